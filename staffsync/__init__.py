@@ -1,0 +1,3 @@
+"""Reference staff-sync app: one WebSocket, all periods prefetched."""
+
+__version__ = "0.1.0"

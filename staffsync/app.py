@@ -1,0 +1,103 @@
+"""App factory: routes, start-up and shutdown. No module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from aiohttp import WSCloseCode, web
+
+from staffsync import __version__, dataset
+from staffsync.defects import DEFECTS
+from staffsync.handlers import Context
+from staffsync.hub import Hub
+from staffsync.keys import CONTEXT, SETTINGS, STARTED
+from staffsync.periods import month_periods
+from staffsync.settings import Settings
+from staffsync.socket import staff_sync
+from staffsync.store import Store
+
+log = logging.getLogger("staffsync")
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def config(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    ctx = request.app[CONTEXT]
+    defect = settings.defect
+    return web.json_response(
+        {
+            "version": __version__,
+            "periods": [p.as_json() for p in ctx.store.periods],
+            "rolloutPercent": settings.prefetch_rollout,
+            "defect": defect,
+            "defectText": DEFECTS[defect][1] if defect else None,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    settings = request.app[SETTINGS]
+    database = "ok"
+    try:
+        await asyncio.wait_for(asyncio.to_thread(ctx.store.check), timeout=3)
+    except (sqlite3.Error, OSError, TimeoutError) as exc:
+        database = f"unusable: {exc}"
+    healthy = database == "ok"
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "database": database,
+        "clients": len(ctx.hub.clients),
+        "clientsByMode": ctx.hub.counts(),
+        "periods": len(ctx.store.periods),
+        "defect": settings.defect,
+        "version": __version__,
+        "uptimeS": round(time.monotonic() - request.app[STARTED], 3),
+    }
+    return web.json_response(body, status=200 if healthy else 503)
+
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[CONTEXT].hub.close_all(WSCloseCode.GOING_AWAY, b"server shutdown")
+
+
+async def _close_store(app: web.Application) -> None:
+    await app[CONTEXT].store.close()
+
+
+def create_app(settings: Settings) -> web.Application:
+    seed = dataset.load(settings.dataset)
+    periods = month_periods(seed["firstMonth"], settings.periods)
+    store = Store(
+        settings.db_path, periods, settings.db_latency_ms, durable=settings.defect != "F9"
+    )
+    app = web.Application()
+    app[SETTINGS] = settings
+    app[CONTEXT] = Context(store=store, hub=Hub(), defect=settings.defect)
+    app[STARTED] = time.monotonic()
+    app.router.add_get("/", index)
+    app.router.add_get("/config.json", config)
+    app.router.add_get("/health", health)
+    app.router.add_get("/staff-sync", staff_sync)
+    app.router.add_static("/static/", STATIC)
+
+    async def open_store(app: web.Application) -> None:
+        if settings.defect:
+            where, text = DEFECTS[settings.defect]
+            log.warning("!!! DEFECT %s IS SWITCHED ON (%s): %s", settings.defect, where, text)
+        await store.open(seed["staff"])
+
+    app.on_startup.append(open_store)
+    app.on_shutdown.append(_close_sockets)
+    app.on_cleanup.append(_close_store)
+    return app

@@ -1,0 +1,26 @@
+"""Catalogued defects (../shared/failure-catalogue.md) the app can switch on, one at a time.
+
+Each exists only to prove that the verification suite catches it. `where` says which side
+carries it: the server, or the browser client (which learns the active defect from
+/config.json and shows it in a banner).
+"""
+
+from __future__ import annotations
+
+DEFECTS: dict[str, tuple[str, str]] = {
+    "F1": ("client", "navigation closes and reopens the socket and refetches"),
+    "F2": ("client", "a late period response is applied after the user moved on"),
+    "F3": ("client", "the client gives up reconnecting after a few quick closes"),
+    "F4": ("client", "a live connection is dropped by a 15 s timer and not restored"),
+    "F5": ("client", "updates are applied only to the period being viewed"),
+    "F6": ("client", "membership is not recomputed when start or end changes"),
+    "F7": ("client", "no resync after a reconnect"),
+    "F8": ("client", "edits made while disconnected are shown as saved but never sent"),
+    "F9": ("server", "a confirmed write is not committed (lost on a crash)"),
+    "F10": ("server", "the sender is not sent the accepted row, so concurrent edits diverge"),
+    "F11": ("client", "navigation runs a blocking recompute of every period"),
+    "F12": ("client", "every navigation keeps a copy of all periods alive"),
+    "F13": ("client", "an old socket's close handler acts on the new connection"),
+    "F14": ("client", "server ERROR is ignored; the optimistic value stays"),
+    "F15": ("server", "one malformed frame closes every connection"),
+}

@@ -1,0 +1,120 @@
+"""One coroutine per client message type."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from staffsync.hub import Client, Hub
+from staffsync.protocol import ProtocolError, envelope, staff_id_of, timestamp, validate_fields
+from staffsync.store import NotFound, Store
+
+
+@dataclass
+class Context:
+    store: Store
+    hub: Hub
+    defect: str | None
+
+
+Handler = Callable[[Context, Client, dict[str, Any], "str | None"], Awaitable[None]]
+
+
+async def sync_all(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    periods = await ctx.store.all_periods()
+    body = {"periods": periods, "totalPeriods": len(periods), "timestamp": timestamp()}
+    await client.send(envelope("SYNC_ALL_PERIODS_RESPONSE", body, client.client_id, requestId=rid))
+
+
+async def sync_one(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    period = payload.get("period", client.period)
+    if period is None:
+        raise ProtocolError("invalid_payload", "SYNC_REQUEST needs payload.period", requestId=rid)
+    if not isinstance(period, int) or isinstance(period, bool):
+        raise ProtocolError("invalid_payload", "period must be an integer", requestId=rid)
+    if not 0 <= period < len(ctx.store.periods):
+        raise ProtocolError(
+            "invalid_payload", f"period {period} is outside 0..{len(ctx.store.periods) - 1}",
+            requestId=rid,
+        )
+    staff = await ctx.store.period(period)
+    body = {"staff": staff, "staffMembers": staff, "period": period, "timestamp": timestamp()}
+    await client.send(envelope("SYNC_RESPONSE", body, client.client_id, requestId=rid))
+
+
+async def _publish(ctx: Context, client: Client, kind: str, body: dict[str, Any]) -> None:
+    # F10: the sender is skipped and keeps its own optimistic value
+    skip = client if ctx.defect == "F10" else None
+    await ctx.hub.broadcast(envelope(kind, body, client.client_id), skip=skip)
+
+
+async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    staff_id = staff_id_of(payload)
+    changes = payload.get("changes")
+    if not isinstance(changes, dict) or not changes:
+        raise ProtocolError("invalid_payload", "changes must be a non-empty object", staffId=staff_id)
+    validate_fields(changes, creating=False)
+    base = payload.get("baseVersion")
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
+        raise ProtocolError("invalid_payload", "baseVersion must be an integer", staffId=staff_id)
+    async with ctx.hub.write_lock:
+        try:
+            row = await ctx.store.update(staff_id, changes)
+        except NotFound:
+            raise ProtocolError(
+                "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
+            ) from None
+        except ValueError as exc:
+            raise ProtocolError("invalid_field", str(exc), staffId=staff_id) from None
+        body: dict[str, Any] = {
+            "staffId": staff_id,
+            "id": staff_id,
+            "changes": row,
+            "version": row["version"],
+            "periods": row["periods"],
+            "changedFields": sorted(changes),
+        }
+        if base is not None and base != row["version"] - 1:
+            body["staleBase"] = True
+            body["baseVersion"] = base
+        if rid is not None:
+            body["requestId"] = rid
+        await _publish(ctx, client, "STAFF_UPDATE", body)
+
+
+async def create(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    fields = {k: v for k, v in payload.items() if k not in ("requestId", "tempId")}
+    validate_fields(fields, creating=True)
+    async with ctx.hub.write_lock:
+        row = await ctx.store.create(fields)
+        if isinstance(payload.get("tempId"), str):
+            row["tempId"] = payload["tempId"]
+        await _publish(ctx, client, "STAFF_CREATE", row)
+
+
+async def delete(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    staff_id = staff_id_of(payload)
+    async with ctx.hub.write_lock:
+        try:
+            await ctx.store.delete(staff_id)
+        except NotFound:
+            raise ProtocolError(
+                "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
+            ) from None
+        await _publish(ctx, client, "STAFF_DELETE", {"staffId": staff_id, "id": staff_id})
+
+
+async def ping(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    body = {"timestamp": payload.get("timestamp", timestamp())}
+    await client.send(envelope("PONG", body, client.client_id, requestId=rid))
+
+
+HANDLERS: dict[str, Handler] = {
+    "SYNC_ALL_PERIODS_REQUEST": sync_all,
+    "SYNC_REQUEST": sync_one,
+    "STAFF_UPDATE": update,
+    "STAFF_CREATE": create,
+    "STAFF_DELETE": delete,
+    "PING": ping,
+}
