@@ -102,7 +102,10 @@ async def delete(ctx: Context, client: Client, payload: dict[str, Any], rid: str
             raise ProtocolError(
                 "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
             ) from None
-        await _publish(ctx, client, "STAFF_DELETE", {"staffId": staff_id, "id": staff_id})
+        body: dict[str, Any] = {"staffId": staff_id, "id": staff_id}
+        if rid is not None:
+            body["requestId"] = rid
+        await _publish(ctx, client, "STAFF_DELETE", body)
 
 
 async def ping(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:

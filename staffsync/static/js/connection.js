@@ -1,0 +1,135 @@
+// One WebSocket at a time, reconnected forever with capped exponential backoff and jitter.
+// Handlers of an old socket never touch the current one (unless defect F13 is on).
+
+const BASE_DELAY_MS = 250;
+const MAX_DELAY_MS = 5000;
+const PING_EVERY_MS = 3000;
+const PONG_TIMEOUT_MS = 3000;
+const F3_MAX_QUICK_FAILURES = 3;
+const F4_DROP_AFTER_MS = 15000;
+
+export class Connection {
+  constructor({ urlFor, onMessage, onState, onReady, defect }) {
+    this.urlFor = urlFor;         // () => WebSocket URL for the next socket
+    this.onMessage = onMessage;   // (frame) => void
+    this.onState = onState;       // ("connecting"|"connected"|"reconnecting"|"offline") => void
+    this.onReady = onReady;       // (isReconnect) => void, after CONNECTION_ACK
+    this.defect = defect;
+    this.ws = null;
+    this.failures = 0;
+    this.everConnected = false;
+    this.retryTimer = null;
+    this.pingTimer = null;
+    this.pongDeadline = null;
+    this.dropTimer = null;
+    this.gaveUp = false;
+  }
+
+  get isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.acked;
+  }
+
+  start() {
+    this.open();
+  }
+
+  send(frame) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // Replace the current socket by a new one (navigation in legacy mode, a dead peer).
+  restart() {
+    const old = this.ws;
+    this.open();
+    if (old) old.close(1000, "replaced");
+  }
+
+  open() {
+    clearTimeout(this.retryTimer);
+    this.acked = false;
+    this.onState(this.everConnected ? "reconnecting" : "connecting");
+    const ws = new WebSocket(this.urlFor());
+    this.ws = ws;
+    ws.onmessage = (event) => {
+      if (ws !== this.ws) return;
+      this.lastFrameAt = performance.now();
+      this.pongDeadline = null;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (err) {
+        console.warn("ignored a frame that is not JSON", err);
+        return;
+      }
+      if (frame.type === "CONNECTION_ACK") {
+        const isReconnect = this.everConnected;
+        this.acked = true;
+        this.everConnected = true;
+        this.failures = 0;
+        this.onState("connected");
+        this.startPings();
+        if (this.defect === "F4") this.armDropTimer();
+        this.onReady(isReconnect);
+        return;
+      }
+      if (frame.type === "PONG") return;
+      this.onMessage(frame);
+    };
+    ws.onclose = () => {
+      if (this.defect !== "F13" && ws !== this.ws) return; // a replaced socket: not ours any more
+      this.stopPings();
+      if (!this.acked) this.failures += 1;
+      this.acked = false;
+      if (this.gaveUp) return;
+      if (this.defect === "F3" && this.failures >= F3_MAX_QUICK_FAILURES) {
+        this.gaveUp = true;
+        this.onState("offline");
+        return;
+      }
+      this.onState("reconnecting");
+      this.scheduleRetry();
+    };
+    ws.onerror = () => {}; // a close event follows every error
+  }
+
+  scheduleRetry() {
+    clearTimeout(this.retryTimer);
+    const exp = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(this.failures, 10));
+    const delay = exp / 2 + Math.random() * (exp / 2);
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  // Application-level ping: a socket that stops answering (frozen server, half-open TCP)
+  // is replaced by a new one.
+  startPings() {
+    this.stopPings();
+    this.pingTimer = setInterval(() => {
+      if (this.pongDeadline !== null && performance.now() > this.pongDeadline) {
+        this.pongDeadline = null;
+        this.restart();
+        return;
+      }
+      if (this.pongDeadline === null && this.send({ type: "PING", payload: { timestamp: new Date().toISOString() } })) {
+        this.pongDeadline = performance.now() + PONG_TIMEOUT_MS;
+      }
+    }, PING_EVERY_MS);
+  }
+
+  stopPings() {
+    clearInterval(this.pingTimer);
+    this.pingTimer = null;
+    this.pongDeadline = null;
+  }
+
+  armDropTimer() {
+    clearTimeout(this.dropTimer);
+    this.dropTimer = setTimeout(() => {
+      this.gaveUp = true;
+      this.stopPings();
+      this.ws.close(4000, "connection timeout");
+      this.onState("offline");
+    }, F4_DROP_AFTER_MS);
+  }
+}

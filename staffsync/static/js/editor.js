@@ -1,0 +1,63 @@
+// The edit dialog: one form for editing and for creating a staff member.
+
+const form = () => document.getElementById("edit-fields");
+const dialog = () => document.getElementById("edit-form");
+
+export class Editor {
+  constructor(periods) {
+    this.periods = periods;
+    const start = form().elements.startPeriod;
+    const end = form().elements.endPeriod;
+    end.append(new Option("(no end)", ""));
+    for (const p of periods) {
+      start.append(new Option(p.label, String(p.index)));
+      end.append(new Option(p.label, String(p.index)));
+    }
+  }
+
+  periodOf(date) {
+    if (!date) return "";
+    const found = this.periods.find((p) => date <= p.end);
+    return String(found ? found.index : this.periods.length - 1);
+  }
+
+  // Opens the dialog on `row` (or an empty one) and resolves with the changed fields,
+  // or null when cancelled.
+  open(row, title) {
+    const f = form();
+    document.getElementById("edit-title").textContent = title;
+    f.elements.name.value = row ? row.name : "";
+    f.elements.position.value = row ? row.position : "";
+    f.elements.department.value = row ? row.department : "";
+    f.elements.status.value = row ? row.status : "active";
+    f.elements.startPeriod.value = row ? this.periodOf(row.startPeriod) : "0";
+    f.elements.endPeriod.value = row ? this.periodOf(row.endPeriod) : "";
+    dialog().showModal();
+    return new Promise((resolve) => {
+      dialog().addEventListener(
+        "close",
+        () => resolve(dialog().returnValue === "save" ? this.changes(row) : null),
+        { once: true },
+      );
+    });
+  }
+
+  changes(row) {
+    const f = form().elements;
+    const start = this.periods[Number(f.startPeriod.value)].start;
+    const startPeriod = row && this.periodOf(row.startPeriod) === f.startPeriod.value ? row.startPeriod : start;
+    const endPeriod = f.endPeriod.value === ""
+      ? null
+      : row && this.periodOf(row.endPeriod) === f.endPeriod.value ? row.endPeriod : this.periods[Number(f.endPeriod.value)].end;
+    const fields = {
+      name: f.name.value,
+      position: f.position.value,
+      department: f.department.value,
+      status: f.status.value,
+      startPeriod,
+      endPeriod,
+    };
+    if (!row) return fields;
+    return Object.fromEntries(Object.entries(fields).filter(([k, v]) => row[k] !== v && !(row[k] == null && v == null)));
+  }
+}

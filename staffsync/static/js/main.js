@@ -1,0 +1,54 @@
+// Entry point: read the server's configuration, choose the mode, start the editor.
+
+import { App } from "./app.js";
+import { Editor } from "./editor.js";
+import { View } from "./view.js";
+
+function stableClientId() {
+  const key = "staffsync.clientId";
+  let id = localStorage.getItem(key);
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem(key, id);
+  }
+  return id;
+}
+
+// FNV-1a: the same client id always lands in the same rollout bucket.
+export function bucket(text) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % 100;
+}
+
+function chooseMode(rolloutPercent, override) {
+  if (override === "prefetch" || override === "legacy") return override;
+  return bucket(stableClientId()) < rolloutPercent ? "prefetch" : "legacy";
+}
+
+async function boot() {
+  const response = await fetch("/config.json", { cache: "no-store" });
+  const config = await response.json();
+  const mode = chooseMode(config.rolloutPercent, new URLSearchParams(location.search).get("mode"));
+  let app = null;
+  const view = new View(config.periods, {
+    step: (delta) => app.step(delta),
+    navigate: (index) => app.navigate(index),
+    edit: (id) => app.edit(id),
+    remove: (id) => app.remove(id),
+  });
+  view.showMode(mode);
+  view.showDefect(config.defect, config.defectText);
+  app = new App({ config, mode, view, editor: new Editor(config.periods) });
+  document.getElementById("add-staff").addEventListener("click", () => app.create());
+  app.start();
+}
+
+boot().catch((err) => {
+  console.error("the editor failed to start", err);
+  document.getElementById("error-message").hidden = false;
+  document.getElementById("error-message").textContent = `The editor failed to start: ${err}`;
+});

@@ -1,0 +1,129 @@
+// Rendering: the period strip, the staff table, the badge, the pending count, errors.
+// Everything a test needs carries a data-testid (see the README's test contract).
+
+const $ = (id) => document.getElementById(id);
+const COLUMNS = ["name", "position", "department", "status", "startPeriod", "endPeriod"];
+
+export class View {
+  constructor(periods, handlers) {
+    this.periods = periods;
+    this.table = $("staff-table");
+    this.body = $("staff-rows");
+    this.handlers = handlers; // {navigate(index), edit(staffId), remove(staffId)}
+    this.buildStrip();
+    $("nav-prev").addEventListener("click", () => handlers.step(-1));
+    $("nav-next").addEventListener("click", () => handlers.step(1));
+    document.addEventListener("keydown", (event) => {
+      if (event.target.closest && event.target.closest("input, select, textarea, dialog")) return;
+      if (event.key === "ArrowLeft") handlers.step(-1);
+      if (event.key === "ArrowRight") handlers.step(1);
+    });
+    this.body.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button) return;
+      const id = button.closest("tr").dataset.staffId;
+      if (button.dataset.action === "edit") handlers.edit(id);
+      if (button.dataset.action === "delete") handlers.remove(id);
+    });
+  }
+
+  buildStrip() {
+    const strip = $("period-strip");
+    strip.replaceChildren(
+      ...this.periods.map((p) => {
+        const li = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = p.label;
+        button.dataset.testid = "period-chip";
+        button.dataset.period = String(p.index);
+        button.dataset.hasData = "unknown";
+        button.addEventListener("click", () => this.handlers.navigate(p.index));
+        li.append(button);
+        return li;
+      }),
+    );
+    this.chips = [...strip.querySelectorAll("button")];
+  }
+
+  showMode(mode) {
+    const el = $("app-mode");
+    el.dataset.mode = mode;
+    el.textContent = `mode: ${mode}`;
+  }
+
+  showDefect(defect, text) {
+    if (!defect) return;
+    const el = $("defect-banner");
+    el.hidden = false;
+    el.dataset.defect = defect;
+    el.textContent = `DEFECT ${defect} SWITCHED ON: ${text}`;
+  }
+
+  showState(state) {
+    const el = $("connection-badge");
+    el.dataset.state = state;
+    el.textContent = state;
+  }
+
+  showPending(count) {
+    const el = $("pending-count");
+    el.dataset.count = String(count);
+    el.textContent = `${count} pending`;
+    el.hidden = count === 0;
+  }
+
+  showError(message) {
+    const el = $("error-message");
+    el.textContent = message;
+    el.hidden = false;
+  }
+
+  clearError() {
+    $("error-message").hidden = true;
+  }
+
+  // The table for `index`: rows, or a loading state when the period is not loaded.
+  render(index, rows, loaded, hasData, pendingIds) {
+    const period = this.periods[index];
+    $("period-label").textContent = period.label;
+    $("period-label").dataset.period = String(index);
+    $("nav-prev").disabled = index === 0;
+    $("nav-next").disabled = index === this.periods.length - 1;
+    for (const chip of this.chips) {
+      const i = Number(chip.dataset.period);
+      chip.setAttribute("aria-current", String(i === index));
+      chip.dataset.hasData = hasData(i);
+    }
+    $("loading").hidden = loaded;
+    this.body.replaceChildren(...(loaded ? rows.map((row) => this.row(row, pendingIds)) : []));
+    this.body.animate([{ opacity: 0.6 }, { opacity: 1 }], { duration: 150, easing: "ease-in-out" });
+    this.table.dataset.period = String(index);
+    this.table.dataset.state = loaded ? "ready" : "loading";
+  }
+
+  row(row, pendingIds) {
+    const tr = document.createElement("tr");
+    tr.dataset.testid = "staff-row";
+    tr.dataset.staffId = row.id;
+    tr.dataset.version = String(row.version ?? "");
+    if (pendingIds.has(row.id)) tr.dataset.pending = "true";
+    for (const column of COLUMNS) {
+      const td = document.createElement("td");
+      td.dataset.testid = `staff-${column}`;
+      td.textContent = row[column] ?? "";
+      tr.append(td);
+    }
+    const actions = document.createElement("td");
+    for (const [action, label] of [["edit", "Edit"], ["delete", "Delete"]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.dataset.action = action;
+      button.dataset.testid = `${action}-staff`;
+      button.textContent = label;
+      actions.append(button);
+    }
+    tr.append(actions);
+    return tr;
+  }
+}
