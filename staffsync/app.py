@@ -66,7 +66,6 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if healthy else 503)
 
 
-
 async def _close_sockets(app: web.Application) -> None:
     await app[CONTEXT].hub.close_all(WSCloseCode.GOING_AWAY, b"server shutdown")
 

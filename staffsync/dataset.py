@@ -1,6 +1,6 @@
 """Seed datasets: the bundled fixture and a generator for scale runs.
 
-    python -m staffsync.dataset --periods 17 --staff-per-period 500 --out big.json
+python -m staffsync.dataset --periods 17 --staff-per-period 500 --out big.json
 """
 
 from __future__ import annotations
@@ -13,14 +13,65 @@ from typing import Any
 
 from staffsync.periods import month_periods
 
-FIRST_NAMES = (
-    "Aiko Ben Chiara Dmitri Emeka Farah Goro Hana Ivan Jun Kenji Lena Mateo Nadia Omar "
-    "Priya Quinn Rosa Sven Tomoko Umar Vera Wei Ximena Yuki Zara Akira Bianca Carlos Daria"
-).split()
-LAST_NAMES = (
-    "Sato Novak Rossi Ivanova Okafor Haddad Tanaka Kim Petrov Lee Mori Schmidt Garcia "
-    "Aziz Patel Hughes Silva Berg Ito Khan Costa Zhang Lopez Abe Ali"
-).split()
+FIRST_NAMES = [
+    "Aiko",
+    "Ben",
+    "Chiara",
+    "Dmitri",
+    "Emeka",
+    "Farah",
+    "Goro",
+    "Hana",
+    "Ivan",
+    "Jun",
+    "Kenji",
+    "Lena",
+    "Mateo",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tomoko",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Ximena",
+    "Yuki",
+    "Zara",
+    "Akira",
+    "Bianca",
+    "Carlos",
+    "Daria",
+]
+LAST_NAMES = [
+    "Sato",
+    "Novak",
+    "Rossi",
+    "Ivanova",
+    "Okafor",
+    "Haddad",
+    "Tanaka",
+    "Kim",
+    "Petrov",
+    "Lee",
+    "Mori",
+    "Schmidt",
+    "Garcia",
+    "Aziz",
+    "Patel",
+    "Hughes",
+    "Silva",
+    "Berg",
+    "Ito",
+    "Khan",
+    "Costa",
+    "Zhang",
+    "Lopez",
+    "Abe",
+    "Ali",
+]
 POSITIONS = {
     "Head Chef": "Kitchen",
     "Sous Chef": "Kitchen",

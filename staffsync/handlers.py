@@ -35,7 +35,8 @@ async def sync_one(ctx: Context, client: Client, payload: dict[str, Any], rid: s
         raise ProtocolError("invalid_payload", "period must be an integer", requestId=rid)
     if not 0 <= period < len(ctx.store.periods):
         raise ProtocolError(
-            "invalid_payload", f"period {period} is outside 0..{len(ctx.store.periods) - 1}",
+            "invalid_payload",
+            f"period {period} is outside 0..{len(ctx.store.periods) - 1}",
             requestId=rid,
         )
     staff = await ctx.store.period(period)
@@ -53,7 +54,9 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
     staff_id = staff_id_of(payload)
     changes = payload.get("changes")
     if not isinstance(changes, dict) or not changes:
-        raise ProtocolError("invalid_payload", "changes must be a non-empty object", staffId=staff_id)
+        raise ProtocolError(
+            "invalid_payload", "changes must be a non-empty object", staffId=staff_id
+        )
     validate_fields(changes, creating=False)
     base = payload.get("baseVersion")
     if base is not None and (not isinstance(base, int) or isinstance(base, bool)):

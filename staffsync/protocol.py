@@ -42,7 +42,7 @@ class ProtocolError(Exception):
 
 
 def timestamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def envelope(kind: str, payload: dict[str, Any], client_id: str, **extra: Any) -> str:
@@ -101,14 +101,18 @@ def validate_fields(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]
         if not isinstance(value, kinds) or isinstance(value, bool):
             expected = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
             raise ProtocolError(
-                "invalid_field", f"{field} must be {expected}, not {type(value).__name__}",
+                "invalid_field",
+                f"{field} must be {expected}, not {type(value).__name__}",
                 field=field,
             )
-        if isinstance(value, str) and field not in ("startPeriod", "endPeriod"):
-            if len(value) > MAX_TEXT:
-                raise ProtocolError(
-                    "invalid_field", f"{field} is longer than {MAX_TEXT} characters", field=field
-                )
+        if (
+            isinstance(value, str)
+            and field not in ("startPeriod", "endPeriod")
+            and len(value) > MAX_TEXT
+        ):
+            raise ProtocolError(
+                "invalid_field", f"{field} is longer than {MAX_TEXT} characters", field=field
+            )
         if field in ("startPeriod", "endPeriod"):
             _date(field, value)
     if "name" in fields and not fields["name"].strip():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -53,7 +54,7 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
     ctx.hub.add(client)
     log.info("connected %s mode=%s", client.client_id, client.mode)
     try:
-        ack = {"status": "connected", "clientId": client.client_id}
+        ack: dict[str, Any] = {"status": "connected", "clientId": client.client_id}
         if period is not None:
             ack["period"] = period
         await client.send(envelope("CONNECTION_ACK", ack, client.client_id))
@@ -88,7 +89,7 @@ async def _dispatch(ctx: Context, client: Client, raw: str, limit: int) -> None:
 
 
 async def _error(client: Client, exc: ProtocolError, rid: str | None = None) -> None:
-    body = {"error": exc.code, "message": exc.message}
+    body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     details = dict(exc.details)
     rid = details.pop("requestId", rid)
     if "staffId" in details:

@@ -64,7 +64,7 @@ class NotFound(LookupError):
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _row(values: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
@@ -134,10 +134,17 @@ class Store:
                 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        s["id"], s["name"], s.get("position", ""), s.get("department", ""),
-                        s.get("type", "full_time"), s.get("status", "active"),
-                        s.get("staffOrder", n), s["startPeriod"], s.get("endPeriod"),
-                        stamp, stamp,
+                        s["id"],
+                        s["name"],
+                        s.get("position", ""),
+                        s.get("department", ""),
+                        s.get("type", "full_time"),
+                        s.get("status", "active"),
+                        s.get("staffOrder", n),
+                        s["startPeriod"],
+                        s.get("endPeriod"),
+                        stamp,
+                        stamp,
                     )
                     for n, s in enumerate(seed)
                 ],

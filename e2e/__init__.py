@@ -1,0 +1,1 @@
+"""staffsync-verify: the browser verification suite."""

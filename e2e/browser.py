@@ -1,0 +1,73 @@
+"""Which Chromium the suite launches, and with which flags.
+
+Order: an explicit path (option or STAFFSYNC_CHROMIUM), Playwright's own Chromium when it
+is installed, then the system's. `python -m e2e.browser` prints the choice or fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+SYSTEM_CHROMIUMS = (
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+    "/usr/bin/google-chrome-stable",
+    "/snap/bin/chromium",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+)
+# Closed networks: without these Chromium keeps trying to reach outside hosts.
+QUIET_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--metrics-recording-only",
+)
+
+
+class BrowserNotFound(RuntimeError):
+    pass
+
+
+def playwright_chromium() -> str | None:
+    """Playwright's bundled Chromium, when `playwright install chromium` has run."""
+    with sync_playwright() as p:
+        path = p.chromium.executable_path
+    return path if path and Path(path).is_file() else None
+
+
+def find_chromium(explicit: str | None = None) -> str | None:
+    """Path to launch, or None to let Playwright use its own; BrowserNotFound if none."""
+    explicit = explicit or os.environ.get("STAFFSYNC_CHROMIUM")
+    if explicit:
+        if not Path(explicit).is_file():
+            raise BrowserNotFound(f"Chromium at {explicit} does not exist")
+        return explicit
+    if playwright_chromium():
+        return None
+    for candidate in (*SYSTEM_CHROMIUMS, shutil.which("chromium") or ""):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    raise BrowserNotFound(
+        "no Chromium: run `playwright install chromium`, or install the system's "
+        "(apt-get install chromium), or set STAFFSYNC_CHROMIUM"
+    )
+
+
+def main() -> None:
+    try:
+        path = find_chromium()
+    except BrowserNotFound as exc:
+        sys.exit(str(exc))
+    print(path or f"playwright's own ({playwright_chromium()})")
+
+
+if __name__ == "__main__":
+    main()

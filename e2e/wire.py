@@ -1,0 +1,98 @@
+"""A protocol-level client (no browser): the suite's view of what the server holds."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+Frame = dict[str, Any]
+
+
+class WireClient:
+    """One WebSocket to the server, speaking the staff-sync protocol."""
+
+    def __init__(self, url: str, origin: str | None = None, timeout: float = 10.0) -> None:
+        headers = {"Origin": origin} if origin else None
+        self.ws: ClientConnection = connect(
+            url, additional_headers=headers, open_timeout=timeout, max_size=64 * 1024 * 1024
+        )
+        self.ws.__enter__()  # owned by this object: closed by close()
+        self.timeout = timeout
+        self.seen: list[Frame] = []
+        ack = self.recv()
+        if ack.get("type") != "CONNECTION_ACK":
+            raise AssertionError(f"expected CONNECTION_ACK first, got {ack}")
+        self.client_id: str = ack["payload"]["clientId"]
+
+    def __enter__(self) -> WireClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def send_raw(self, data: str | bytes) -> None:
+        self.ws.send(data)
+
+    def send(self, kind: str, payload: dict[str, Any], request_id: str | None = None) -> str:
+        rid = request_id or uuid.uuid4().hex[:10]
+        self.ws.send(json.dumps({"type": kind, "payload": payload, "requestId": rid}))
+        return rid
+
+    def recv(self, timeout: float | None = None) -> Frame:
+        frame: Frame = json.loads(self.ws.recv(timeout=timeout or self.timeout))
+        self.seen.append(frame)
+        return frame
+
+    def recv_until(self, match: Callable[[Frame], bool], timeout: float | None = None) -> Frame:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no matching frame arrived in time")
+            frame = self.recv(timeout=left)
+            if match(frame):
+                return frame
+
+    def request(self, kind: str, payload: dict[str, Any]) -> Frame:
+        """Send and wait for the direct reply, the echo or the ERROR carrying our requestId."""
+        rid = self.send(kind, payload)
+        return self.recv_until(lambda f: _request_id(f) == rid)
+
+    def all_periods(self) -> dict[int, list[Frame]]:
+        reply = self.request("SYNC_ALL_PERIODS_REQUEST", {})
+        if reply["type"] != "SYNC_ALL_PERIODS_RESPONSE":
+            raise AssertionError(f"expected SYNC_ALL_PERIODS_RESPONSE, got {reply}")
+        return {int(k): v for k, v in reply["payload"]["periods"].items()}
+
+    def period_ids(self) -> dict[int, list[str]]:
+        return {p: [row["id"] for row in rows] for p, rows in self.all_periods().items()}
+
+    def update(self, staff_id: str, changes: dict[str, Any]) -> Frame:
+        return self.request("STAFF_UPDATE", {"staffId": staff_id, "changes": changes})
+
+    def create(self, fields: dict[str, Any]) -> Frame:
+        tid = "t-" + uuid.uuid4().hex[:8]
+        self.send("STAFF_CREATE", {**fields, "tempId": tid})
+        return self.recv_until(
+            lambda f: f["type"] == "ERROR" or f["payload"].get("tempId") == tid
+        )
+
+    def delete(self, staff_id: str) -> Frame:
+        return self.request("STAFF_DELETE", {"staffId": staff_id})
+
+
+def _request_id(frame: Frame) -> str | None:
+    rid = frame.get("requestId") or frame.get("payload", {}).get("requestId")
+    return None if rid is None else str(rid)
+
+
+def rows_by_id(periods: dict[int, list[Frame]]) -> dict[str, Frame]:
+    return {row["id"]: row for rows in periods.values() for row in rows}

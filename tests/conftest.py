@@ -1,0 +1,66 @@
+"""Fixtures of the project's own tests: a real app process and protocol clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.app_process import AppProcess
+from e2e.wire import WireClient
+
+AppFactory = Callable[..., AppProcess]
+
+
+@pytest.fixture
+def start_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """Starts apps on free ports with fresh databases; stops them all afterwards."""
+    started: list[AppProcess] = []
+
+    def start(**options: str) -> AppProcess:
+        n = len(started)
+        app = AppProcess(
+            data_dir=tmp_path / f"data{n}", log_path=tmp_path / f"app{n}.log", options=options
+        )
+        app.start()
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        if app.proc is not None and app.proc.poll() is None:
+            app.thaw()
+        app.stop()
+
+
+@pytest.fixture
+def app(start_app: AppFactory) -> AppProcess:
+    return start_app()
+
+
+@pytest.fixture
+def connect(app: AppProcess) -> Iterator[Callable[..., WireClient]]:
+    clients: list[WireClient] = []
+
+    def open_client(query: str = "", origin: str | None = None) -> WireClient:
+        client = WireClient(app.ws_url + query, origin=origin)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> Path:
+    """Two staff in the first two periods only: every later period is empty."""
+    path = tmp_path / "tiny.json"
+    staff = [
+        {"id": "a", "name": "Ann", "startPeriod": "2025-09-01", "endPeriod": "2025-10-15"},
+        {"id": "b", "name": "Bo", "startPeriod": "2025-10-02", "endPeriod": "2025-10-20"},
+    ]
+    path.write_text(json.dumps({"firstMonth": "2025-09", "staff": staff}))
+    return path
