@@ -64,3 +64,9 @@ def tiny_dataset(tmp_path: Path) -> Path:
     ]
     path.write_text(json.dumps({"firstMonth": "2025-09", "staff": staff}))
     return path
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """The project's own tests start their apps themselves; no suite target here."""
+    return None

@@ -1,0 +1,14 @@
+"""Root conftest: loads the suite's plugin and points pytest-playwright at the target."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e.target import Target
+
+pytest_plugins = ["e2e.plugin"]
+
+
+@pytest.fixture(scope="session")
+def base_url(target: Target) -> str:
+    return target.base_url

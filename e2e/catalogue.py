@@ -1,0 +1,29 @@
+"""The defects the suite exists to catch (../shared/failure-catalogue.md), and how an
+assertion message names them."""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, str] = {
+    "F1": "navigation closes and reopens the socket (and refetches)",
+    "F2": "a late response is applied after the user moved on",
+    "F3": "the client gives up reconnecting after a few quick closes",
+    "F4": "a live connection is dropped by a timer and not restored",
+    "F5": "updates reach only clients viewing the same period",
+    "F6": "membership is not recomputed when start or end changes",
+    "F7": "no resync after a reconnect",
+    "F8": "edits made while disconnected are dropped or never sent",
+    "F9": "a confirmed write is not durable",
+    "F10": "concurrent edits of one row diverge",
+    "F11": "navigation does work it should not",
+    "F12": "memory grows with every navigation",
+    "F13": "an old socket's close handler acts on the new connection",
+    "F14": "a server ERROR is not shown; the UI keeps the optimistic value",
+    "F15": "malformed or hostile input breaks the connection or the server",
+}
+
+
+def verdict(expected: str, seen: object, defects: tuple[str, ...], evidence: str = "") -> str:
+    """An assertion message: what was expected, what was seen, which defects, where to look."""
+    named = "; ".join(f"{d}: {CATALOGUE[d]}" for d in defects)
+    where = f" Evidence: {evidence}" if evidence else ""
+    return f"Expected {expected}; saw {seen}. Points to [{named}].{where}"

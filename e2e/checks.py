@@ -1,0 +1,54 @@
+"""Checks shared by the scenarios: each failure names the catalogue defects it points to."""
+
+from __future__ import annotations
+
+from e2e.catalogue import verdict
+from e2e.users import User
+
+
+def assert_shows_truth(user: User, truth: dict[int, list[str]], period: int) -> None:
+    """The page shows `period` ready, with exactly the staff the server has there."""
+    seen_period = user.schedule.current_period()
+    assert seen_period == period, verdict(
+        f"the page to end on period {period}", f"period {seen_period}", ("F2",), user.evidence
+    )
+    ids = user.schedule.row_ids()
+    expected = truth[period]
+    assert sorted(ids) == sorted(expected), verdict(
+        f"period {period} to show the server's {len(expected)} staff",
+        f"{len(ids)} rows; missing {sorted(set(expected) - set(ids))[:5]},"
+        f" extra {sorted(set(ids) - set(expected))[:5]}",
+        ("F2", "F5", "F6", "F7"),
+        user.evidence,
+    )
+
+
+def assert_snapshots_true(user: User, truth: dict[int, list[str]]) -> None:
+    """Every table the page showed as ready held the staff of the period it was labelled."""
+    wrong = [
+        (s.period, len(s.ids))
+        for s in user.probe.snapshots()
+        if sorted(s.ids) != sorted(truth.get(s.period, []))
+    ]
+    assert not wrong, verdict(
+        "every rendered period to hold its own staff",
+        f"{len(wrong)} renders with another period's rows (period, rows): {wrong[:5]}",
+        ("F2",),
+        user.evidence,
+    )
+
+
+def assert_one_socket(user: User, since: float = 0.0) -> None:
+    opened = user.network.sockets_opened_since(since)
+    live = user.network.open_sockets()
+    assert len(live) == 1 and len(opened) <= 1, verdict(
+        "one WebSocket for the page's whole life",
+        f"{len(opened)} opened, {len(live)} open now: {[s.url for s in opened][:4]}",
+        ("F1", "F13"),
+        user.evidence,
+    )
+
+
+def assert_no_console_errors(user: User) -> None:
+    errors = user.console_errors + user.probe.errors()
+    assert not errors, verdict("no console errors", errors[:5], ("F13", "F15"), user.evidence)

@@ -1,0 +1,78 @@
+"""Measurements as data: every sample with its unit and test, written to metrics.json.
+
+Format (schema 1), documented in the README:
+{"schema": 1, "runId", "startedAt", "finishedAt", "environment": {...},
+ "outcomes": {nodeid: "passed"|"failed"|"skipped"},
+ "samples": [{"metric", "value", "unit", "test", "tags": {...}}]}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Sample:
+    metric: str
+    value: float
+    unit: str
+    test: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MetricsRecorder:
+    run_id: str
+    started_at: float = field(default_factory=time.time)
+    samples: list[Sample] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+    def record(self, metric: str, value: float, unit: str, test: str, **tags: object) -> None:
+        self.samples.append(
+            Sample(metric, float(value), unit, test, {k: str(v) for k, v in tags.items()})
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "runId": self.run_id,
+            "startedAt": self.started_at,
+            "finishedAt": time.time(),
+            "environment": self.environment,
+            "outcomes": self.outcomes,
+            "samples": [asdict(s) for s in self.samples],
+        }
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_json(), indent=1) + "\n", encoding="utf-8")
+
+
+class TestMetrics:
+    """The recorder bound to one test: `measure("navigation.latency_ms", 3.1, "ms")`."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, recorder: MetricsRecorder, test: str) -> None:
+        self.recorder = recorder
+        self.test = test
+
+    def __call__(self, metric: str, value: float, unit: str, **tags: object) -> None:
+        self.recorder.record(metric, value, unit, self.test, **tags)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A metrics.json, or the one inside a run directory."""
+    if path.is_dir():
+        path = path / "metrics.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("schema") != SCHEMA or not isinstance(data.get("samples"), list):
+        raise ValueError(f"{path} is not a staffsync metrics file (schema {SCHEMA})")
+    return data

@@ -1,0 +1,217 @@
+"""The suite's pytest plugin: options, the target, the browser, users, metrics, artifacts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from playwright.sync_api import Browser, BrowserContext
+
+from e2e import options
+from e2e.browser import QUIET_FLAGS, find_chromium
+from e2e.metrics import MetricsRecorder, TestMetrics
+from e2e.options import SuiteConfig
+from e2e.target import Target, target_fixture
+from e2e.users import User, make_user
+
+CONFIG_KEY = pytest.StashKey[SuiteConfig]()
+RECORDER_KEY = pytest.StashKey[MetricsRecorder]()
+E2E_DIR = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def _runs_suite(config: pytest.Config) -> bool:
+    """True when the collected paths include the suite (not only the project's own tests)."""
+    for arg in config.args:
+        path = Path(arg.split("::")[0]).resolve()
+        if path == E2E_DIR or E2E_DIR in path.parents or path in E2E_DIR.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    suite = options.settle(config)
+    config.stash[CONFIG_KEY] = suite
+    if not _runs_suite(config):
+        return
+    config.stash[RECORDER_KEY] = MetricsRecorder(run_id=suite.run_id)
+    suite.run_dir.mkdir(parents=True, exist_ok=True)
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = str(suite.run_dir / "junit.xml")
+    if config.getoption("--output", "test-results") == "test-results":
+        config.option.output = str(suite.run_dir / "playwright")
+    if config.getoption("--tracing", "off") == "off":
+        config.option.tracing = "retain-on-failure"
+    if config.getoption("--screenshot", "off") == "off":
+        config.option.screenshot = "only-on-failure"
+    latest = suite.artifacts / "latest"
+    if latest.is_symlink() or not latest.exists():
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(suite.run_id)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    suite = config.stash.get(CONFIG_KEY, None)
+    if suite is None or RECORDER_KEY not in config.stash:
+        return []
+    target = suite.base_url or "embedded reference app (started by the suite)"
+    return [
+        f"staffsync target: {target}; mode: {suite.app_mode}; defect: {suite.defect or 'none'};"
+        f" db latency: {suite.db_latency_ms} ms",
+        f"staffsync run: {suite.run_dir}; navigation seed: {suite.nav_seed}",
+    ]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    recorder = item.config.stash.get(RECORDER_KEY, None)
+    if recorder is not None and (report.when == "call" or report.outcome != "passed"):
+        recorder.outcomes[item.nodeid] = report.outcome
+    if report.failed and "nav_rng" in getattr(item, "fixturenames", ()):
+        suite = item.config.stash[CONFIG_KEY]
+        report.sections.append(
+            ("staffsync", f"replay with: --nav-seed {suite.nav_seed} (or --nav-sequence ...)")
+        )
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    recorder = config.stash.get(RECORDER_KEY, None)
+    if recorder is None:
+        return
+    suite = config.stash[CONFIG_KEY]
+    recorder.environment.update(
+        {
+            "cores": psutil.cpu_count(),
+            "memoryBytes": psutil.virtual_memory().total,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "mode": suite.app_mode,
+            "target": suite.base_url or "embedded",
+            "defect": suite.defect,
+            "dbLatencyMs": suite.db_latency_ms,
+            "navSeed": suite.nav_seed,
+            "gate": suite.gate,
+        }
+    )
+    recorder.write(suite.run_dir / "metrics.json")
+
+
+# -- fixtures -----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def suite_config(pytestconfig: pytest.Config) -> SuiteConfig:
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def metrics_recorder(pytestconfig: pytest.Config) -> MetricsRecorder:
+    recorder = pytestconfig.stash.get(RECORDER_KEY, None)
+    if recorder is None:
+        recorder = MetricsRecorder(run_id=pytestconfig.stash[CONFIG_KEY].run_id)
+        pytestconfig.stash[RECORDER_KEY] = recorder
+    return recorder
+
+
+@pytest.fixture(scope="session")
+def target(suite_config: SuiteConfig, metrics_recorder: MetricsRecorder) -> Iterator[Target]:
+    for t in target_fixture(suite_config, suite_config.run_dir / "app"):
+        status, health = (t.app.health() if t.app else (0, {}))
+        metrics_recorder.environment["app"] = {
+            "version": health.get("version"),
+            "periods": health.get("periods"),
+            "defect": health.get("defect"),
+            "baseUrl": t.base_url,
+        }
+        rows = t.rows()
+        metrics_recorder.environment["dataset"] = {
+            "periods": len(rows),
+            "staff": len({r["id"] for period in rows.values() for r in period}),
+            "memberships": sum(len(period) for period in rows.values()),
+        }
+        if t.app is not None:
+            metrics_recorder.record("server.ready_s", t.app.ready_s, "s", "session")
+        yield t
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], suite_config: SuiteConfig
+) -> dict[str, Any]:
+    args = dict(browser_type_launch_args)
+    executable = find_chromium(suite_config.chromium)
+    if executable:
+        args["executable_path"] = executable
+    args["args"] = [*args.get("args", []), *QUIET_FLAGS]
+    return args
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _browser_version(request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder) -> None:
+    if "browser" in request.fixturenames or any(
+        "browser" in getattr(i, "fixturenames", ()) for i in request.session.items
+    ):
+        browser: Browser = request.getfixturevalue("browser")
+        metrics_recorder.environment["browser"] = f"chromium {browser.version}"
+        metrics_recorder.environment["playwright"] = _playwright_version()
+
+
+def _playwright_version() -> str:
+    from importlib.metadata import version
+
+    return version("playwright")
+
+
+@pytest.fixture
+def measure(request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder) -> TestMetrics:
+    return TestMetrics(metrics_recorder, request.node.nodeid)
+
+
+@pytest.fixture
+def nav_rng(suite_config: SuiteConfig, request: pytest.FixtureRequest) -> random.Random:
+    """Random jumps that a failure can replay: the seed is printed with the failure."""
+    return random.Random(f"{suite_config.nav_seed}:{request.node.name}")
+
+
+OpenUser = Callable[..., User]
+
+
+@pytest.fixture
+def open_user(
+    new_context: Callable[..., BrowserContext],
+    suite_config: SuiteConfig,
+    target: Target,
+    output_path: str,
+) -> OpenUser:
+    """Opens a user in their own browser context: open_user("A", mode="legacy")."""
+    count = {"n": 0}
+
+    def open_(
+        name: str | None = None, mode: str | None = None, before_open: Callable[[User], None] | None = None
+    ) -> User:
+        count["n"] += 1
+        user = make_user(new_context, name or f"user{count['n']}", os.path.relpath(output_path))
+        if before_open is not None:
+            before_open(user)
+        user.open(mode or suite_config.app_mode)
+        return user
+
+    return open_
+
+
+@pytest.fixture
+def user(open_user: OpenUser) -> User:
+    return open_user("A")

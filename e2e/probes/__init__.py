@@ -1,0 +1,1 @@
+"""Instrumentation: what the suite observes in the page, on the wire and in processes."""

@@ -1,0 +1,35 @@
+"""JS heap from CDP after a forced GC, and resident memory of processes (psutil)."""
+
+from __future__ import annotations
+
+import psutil
+from playwright.sync_api import CDPSession, Page
+
+
+class HeapProbe:
+    """`performance.memory` is bucketed in headless Chromium; CDP gives exact figures."""
+
+    def __init__(self, page: Page) -> None:
+        self.cdp: CDPSession = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+
+    def used_after_gc(self) -> int:
+        self.cdp.send("HeapProfiler.collectGarbage")
+        self.cdp.send("HeapProfiler.collectGarbage")
+        metrics = self.cdp.send("Performance.getMetrics")["metrics"]
+        return int(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
+
+    def detach(self) -> None:
+        self.cdp.detach()
+
+
+def renderer_rss_bytes() -> list[int]:
+    """RSS of every Chromium renderer started under this test process."""
+    sizes: list[int] = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "--type=renderer" in " ".join(proc.cmdline()):
+                sizes.append(int(proc.memory_info().rss))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return sizes

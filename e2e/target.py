@@ -1,0 +1,70 @@
+"""The system under test: the embedded reference app, or a deployment given by --base-url."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.app_process import AppProcess
+from e2e.options import SuiteConfig
+from e2e.wire import WireClient
+
+
+@dataclass
+class Target:
+    base_url: str
+    app: AppProcess | None
+
+    @property
+    def ws_url(self) -> str:
+        scheme = "wss" if self.base_url.startswith("https") else "ws"
+        return f"{scheme}://{self.base_url.split('://', 1)[1].rstrip('/')}/staff-sync"
+
+    def wire(self, query: str = "") -> WireClient:
+        return WireClient(self.ws_url + query)
+
+    def truth(self) -> dict[int, list[str]]:
+        """What the server holds now: period -> staff ids, in the server's order."""
+        with self.wire() as client:
+            return client.period_ids()
+
+    def rows(self) -> dict[int, list[dict[str, Any]]]:
+        with self.wire() as client:
+            return client.all_periods()
+
+    def require_app(self) -> AppProcess:
+        """The embedded app process; tests that kill or freeze it skip on a deployment."""
+        if self.app is None:
+            pytest.skip("needs the embedded app (it kills or restarts the server); --base-url given")
+        return self.app
+
+
+def start_embedded(config: SuiteConfig, workdir: Path) -> AppProcess:
+    options: dict[str, str] = {"db-latency-ms": str(config.db_latency_ms)}
+    if config.defect:
+        options["defect"] = config.defect
+    if config.dataset:
+        options["dataset"] = str(config.dataset)
+    if config.periods:
+        options["periods"] = str(config.periods)
+    app = AppProcess(data_dir=workdir / "data", log_path=workdir / "app.log", options=options)
+    app.start()
+    return app
+
+
+def target_fixture(config: SuiteConfig, workdir: Path) -> Iterator[Target]:
+    if not config.embedded:
+        assert config.base_url is not None
+        yield Target(config.base_url.rstrip("/"), None)
+        return
+    app = start_embedded(config, workdir)
+    try:
+        yield Target(app.base_url, app)
+    finally:
+        if app.proc is not None and app.proc.poll() is None:
+            app.thaw()
+        app.stop()

@@ -1,0 +1,65 @@
+"""A simulated user: own browser context, the schedule page, and the probes on it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+
+from e2e.pages.schedule_page import SchedulePage
+from e2e.probes import page_probe
+from e2e.probes.memory import HeapProbe
+from e2e.probes.network import NetworkLog
+from e2e.probes.page_probe import PageProbe
+
+
+@dataclass
+class User:
+    name: str
+    context: BrowserContext
+    page: Page
+    schedule: SchedulePage
+    probe: PageProbe
+    network: NetworkLog
+    evidence: str
+    console_errors: list[str] = field(default_factory=list)
+    opened_at: float = field(default_factory=time.monotonic)
+    _heap: HeapProbe | None = None
+
+    @property
+    def heap(self) -> HeapProbe:
+        if self._heap is None:
+            self._heap = HeapProbe(self.page)
+        return self._heap
+
+    def open(self, mode: str | None) -> None:
+        self.opened_at = time.monotonic()
+        self.schedule.open(mode)
+
+
+def make_user(
+    new_context: Callable[..., BrowserContext], name: str, evidence: str
+) -> User:
+    context = new_context()
+    page_probe.install(context)
+    page = context.new_page()
+    network = NetworkLog(page)
+    user = User(
+        name=name,
+        context=context,
+        page=page,
+        schedule=SchedulePage(page),
+        probe=PageProbe(page),
+        network=network,
+        evidence=evidence,
+    )
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            user.console_errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: user.console_errors.append(f"page error: {exc}"))
+    return user
