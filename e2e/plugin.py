@@ -50,9 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(suite.run_dir / "junit.xml")
     if config.getoption("--output", "test-results") == "test-results":
         config.option.output = str(suite.run_dir / "playwright")
-    if config.getoption("--tracing", "off") == "off":
+    given = " ".join(config.invocation_params.args)
+    if "--tracing" not in given:
         config.option.tracing = "retain-on-failure"
-    if config.getoption("--screenshot", "off") == "off":
+    if "--screenshot" not in given:
         config.option.screenshot = "only-on-failure"
     latest = suite.artifacts / "latest"
     if latest.is_symlink() or not latest.exists():

@@ -37,6 +37,7 @@ class SchedulePage:
         self.period_label: Locator = page.get_by_test_id("period-label")
         self.mode_label: Locator = page.get_by_test_id("app-mode")
         self.form: Locator = page.get_by_test_id("edit-form")
+        self._boxes: dict[str, tuple[float, float]] = {}
 
     # -- opening ----------------------------------------------------------------------
     def open(self, mode: str | None = None, timeout_ms: float = 30_000) -> None:
@@ -54,15 +55,42 @@ class SchedulePage:
     def chip(self, period: int) -> Locator:
         return self.page.locator(f'[data-testid="period-chip"][data-period="{period}"]')
 
+    def _press(self, target: Locator, key: str) -> None:
+        """A real mouse click at the control's centre.
+
+        Navigation controls do not move, so their position is measured once; the click
+        itself is raw input (trusted events), without the actionability waits of
+        Locator.click that would make 10 switches a second impossible.
+        """
+        self.page.mouse.click(*self._press_target(target, key))
+
+    def _press_target(self, target: Locator, key: str) -> tuple[float, float]:
+        box = self._boxes.get(key)
+        if box is None:
+            target.wait_for(state="visible")
+            measured = target.bounding_box()
+            if measured is None:
+                raise RuntimeError(f"{key} is not displayed")
+            box = (measured["x"] + measured["width"] / 2, measured["y"] + measured["height"] / 2)
+            self._boxes[key] = box
+        return box
+
+    def measure_controls(self) -> None:
+        """Locate every navigation control once, before a timed run of switches."""
+        self._press_target(self.page.get_by_test_id("nav-next"), "next")
+        self._press_target(self.page.get_by_test_id("nav-prev"), "prev")
+        for period in range(self.period_count()):
+            self._press_target(self.chip(period), f"chip-{period}")
+
     def go_to_period(self, period: int) -> None:
         """Click the period in the strip."""
-        self.chip(period).click()
+        self._press(self.chip(period), f"chip-{period}")
 
     def next(self) -> None:
-        self.page.get_by_test_id("nav-next").click()
+        self._press(self.page.get_by_test_id("nav-next"), "next")
 
     def previous(self) -> None:
-        self.page.get_by_test_id("nav-prev").click()
+        self._press(self.page.get_by_test_id("nav-prev"), "prev")
 
     def press_next_key(self) -> None:
         self.page.keyboard.press("ArrowRight")

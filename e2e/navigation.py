@@ -1,0 +1,84 @@
+"""Driving and measuring a run of period switches."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from e2e.metrics import TestMetrics
+from e2e.pacing import Pacer
+from e2e.users import User
+
+
+@dataclass(frozen=True)
+class SwitchRun:
+    targets: list[int]
+    latencies_ms: list[float]  # of every switch that reached its frame
+    superseded: int            # switches overtaken before they rendered
+    windows: list[tuple[float, float]]  # (input, frame) of each measured switch, page clock
+    started_at: float          # time.monotonic()
+    probe_started_at: float    # performance.now() in the page
+    wall_s: float
+
+
+def jump_sequence(rng: random.Random, periods: int, start: int, count: int) -> list[int]:
+    targets, current = [], start
+    for _ in range(count):
+        current = rng.choice([p for p in range(periods) if p != current])
+        targets.append(current)
+    return targets
+
+
+def run_switches(
+    user: User,
+    targets: list[int],
+    action: Callable[[int], None],
+    interval_s: float = 0.1,
+    settle_timeout_ms: float = 20_000,
+) -> SwitchRun:
+    """Perform `action(target)` for each target at `interval_s`, then wait for the last."""
+    user.schedule.measure_controls()
+    pacer = Pacer(interval_s)
+    started = time.monotonic()
+    probe_start = user.probe.now()
+    already = len(user.probe.navigations())
+    for target in targets:
+        pacer.next_turn()
+        user.probe.expect_navigation(target)
+        action(target)
+    wall = time.monotonic() - started
+    user.schedule.wait_ready(targets[-1], timeout_ms=settle_timeout_ms)
+    user.probe.wait_measured(settle_timeout_ms)
+    navs = user.probe.navigations()[already:]
+    latencies = [n.latency_ms for n in navs if n.latency_ms is not None]
+    return SwitchRun(
+        targets=targets,
+        latencies_ms=latencies,
+        superseded=sum(1 for n in navs if n.latency_ms is None),
+        windows=[
+            (n.input_at, n.frame_at)
+            for n in navs
+            if n.input_at is not None and n.frame_at is not None
+        ],
+        started_at=started,
+        probe_started_at=probe_start,
+        wall_s=wall,
+    )
+
+
+def record(run: SwitchRun, measure: TestMetrics, kind: str) -> None:
+    for value in run.latencies_ms:
+        measure("navigation.latency_ms", value, "ms", kind=kind)
+    measure("navigation.superseded", run.superseded, "count", kind=kind)
+    measure("navigation.sequence_wall_s", run.wall_s, "s", kind=kind)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
