@@ -50,10 +50,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(suite.run_dir / "junit.xml")
     if config.getoption("--output", "test-results") == "test-results":
         config.option.output = str(suite.run_dir / "playwright")
-    given = " ".join(config.invocation_params.args)
-    if "--tracing" not in given:
-        config.option.tracing = "retain-on-failure"
-    if "--screenshot" not in given:
+    # Traces are opt-in (--tracing retain-on-failure): recording them doubles the run time
+    # and adds long tasks to the very navigations being measured. Screenshots are cheap.
+    if "--screenshot" not in " ".join(config.invocation_params.args):
         config.option.screenshot = "only-on-failure"
     latest = suite.artifacts / "latest"
     if latest.is_symlink() or not latest.exists():

@@ -11,6 +11,7 @@
     firstRowAt: null,  // ms since navigation start, first frame showing a staff row
     waiting: null,     // the navigation being measured
     lastInputAt: null,
+    watching: {},      // staff name -> epoch ms when a row first showed it
   };
   window.__ssProbe = probe;
   const MAX_SNAPSHOTS = 20000;
@@ -21,6 +22,9 @@
     probe.waiting = { target, inputAt: null, readyAt: null, frameAt: null, superseded: false };
     probe.navigations.push(probe.waiting);
   };
+
+  // Records when a staff name first appears in the table (cross-tab propagation).
+  probe.watchName = (text) => { probe.watching[text] = null; check(); };
 
   const onInput = (event) => {
     if (!event.isTrusted) return;
@@ -48,6 +52,11 @@
       }
       if (probe.firstRowAt === null && ids.length > 0) {
         requestAnimationFrame(() => { if (probe.firstRowAt === null) probe.firstRowAt = performance.now(); });
+      }
+    }
+    for (const text of Object.keys(probe.watching)) {
+      if (probe.watching[text] === null && [...document.querySelectorAll('[data-testid="staff-name"]')].some((c) => c.textContent === text)) {
+        probe.watching[text] = performance.timeOrigin + performance.now();
       }
     }
     const w = probe.waiting;

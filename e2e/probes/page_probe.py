@@ -63,6 +63,17 @@ class PageProbe:
             timeout=timeout_ms,
         )
 
+    def watch_name(self, name: str) -> None:
+        self.page.evaluate("n => window.__ssProbe.watchName(n)", name)
+
+    def name_seen_at(self, name: str, timeout_ms: float = 10_000) -> float:
+        """Epoch ms at which `name` first showed in the table (waits for it)."""
+        self.page.wait_for_function(
+            "n => window.__ssProbe.watching[n] !== null", arg=name, timeout=timeout_ms
+        )
+        value: float = self.page.evaluate("n => window.__ssProbe.watching[n]", name)
+        return value
+
     def snapshots(self) -> list[Snapshot]:
         return [Snapshot(s["t"], s["period"], tuple(s["ids"])) for s in self._get("p.snapshots")]
 
