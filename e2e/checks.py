@@ -38,12 +38,13 @@ def assert_snapshots_true(user: User, truth: dict[int, list[str]]) -> None:
     )
 
 
-def assert_one_socket(user: User, since: float = 0.0) -> None:
-    opened = user.network.sockets_opened_since(since)
-    live = user.network.open_sockets()
-    assert len(live) == 1 and len(opened) <= 1, verdict(
-        "one WebSocket for the page's whole life",
-        f"{len(opened)} opened, {len(live)} open now: {[s.url for s in opened][:4]}",
+def assert_one_socket(user: User, whole_life: bool = True) -> None:
+    """Exactly one socket open now; with `whole_life`, the only one the page ever made."""
+    sockets = user.probe.sockets()
+    live = [s for s in sockets if s.is_open]
+    assert len(live) == 1 and (len(sockets) == 1 or not whole_life), verdict(
+        "one WebSocket for the page's whole life" if whole_life else "exactly one open WebSocket",
+        f"{len(sockets)} created, {len(live)} open now: {[s.url for s in sockets][:4]}",
         ("F1", "F13"),
         user.evidence,
     )

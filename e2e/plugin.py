@@ -196,16 +196,19 @@ def open_user(
     target: Target,
     output_path: str,
 ) -> OpenUser:
-    """Opens a user in their own browser context: open_user("A", mode="legacy")."""
+    """Opens a user in their own browser context: open_user("A", mode="legacy").
+
+    With control_sockets=True every socket of the user runs through `user.control`, so the
+    test can cut it or hold an outage.
+    """
     count = {"n": 0}
 
     def open_(
-        name: str | None = None, mode: str | None = None, before_open: Callable[[User], None] | None = None
+        name: str | None = None, mode: str | None = None, control_sockets: bool = False
     ) -> User:
         count["n"] += 1
-        user = make_user(new_context, name or f"user{count['n']}", os.path.relpath(output_path))
-        if before_open is not None:
-            before_open(user)
+        evidence = os.path.relpath(output_path)
+        user = make_user(new_context, name or f"user{count['n']}", evidence, control_sockets)
         user.open(mode or suite_config.app_mode)
         return user
 

@@ -9,7 +9,6 @@ import pytest
 from e2e.catalogue import verdict
 from e2e.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
 from e2e.metrics import TestMetrics
-from e2e.options import SuiteConfig
 from e2e.plugin import OpenUser
 from e2e.target import Target
 
@@ -38,7 +37,7 @@ def test_initial_load_should_render_staff_and_record_timings(
 
 @pytest.mark.smoke
 def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
-    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+    open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
     user = open_user("A")
     truth = target.truth()
@@ -63,8 +62,7 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     for nav in user.probe.navigations():
         if nav.latency_ms is not None:
             measure("navigation.latency_ms", nav.latency_ms, "ms", kind="visit")
-    if suite_config.app_mode == "prefetch":
-        assert not frames and not requests and not sockets, verdict(
+    assert not frames and not requests and not sockets, verdict(
             "no WebSocket frame, HTTP request or new socket while visiting prefetched periods",
             f"{len(frames)} frames ({sorted({f.type for f in frames})}), {len(requests)} requests,"
             f" {len(sockets)} sockets",

@@ -10,6 +10,7 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Page
 
 from e2e.pages.schedule_page import SchedulePage
 from e2e.probes import page_probe
+from e2e.probes.faults import SocketControl
 from e2e.probes.memory import HeapProbe
 from e2e.probes.network import NetworkLog
 from e2e.probes.page_probe import PageProbe
@@ -24,6 +25,7 @@ class User:
     probe: PageProbe
     network: NetworkLog
     evidence: str
+    control: SocketControl | None = None
     console_errors: list[str] = field(default_factory=list)
     opened_at: float = field(default_factory=time.monotonic)
     _heap: HeapProbe | None = None
@@ -40,11 +42,16 @@ class User:
 
 
 def make_user(
-    new_context: Callable[..., BrowserContext], name: str, evidence: str
+    new_context: Callable[..., BrowserContext], name: str, evidence: str, control_sockets: bool
 ) -> User:
     context = new_context()
+    # Socket routing first, so that the probe's WebSocket wrapper is the outermost one and
+    # sees the sockets exactly as the app does.
+    control = SocketControl(context) if control_sockets else None
     page_probe.install(context)
     page = context.new_page()
+    if control is not None:
+        control.page = page
     network = NetworkLog(page)
     user = User(
         name=name,
@@ -54,6 +61,7 @@ def make_user(
         probe=PageProbe(page),
         network=network,
         evidence=evidence,
+        control=control,
     )
 
     def on_console(message: ConsoleMessage) -> None:

@@ -23,6 +23,37 @@
     probe.navigations.push(probe.waiting);
   };
 
+  // Every WebSocket the page creates, seen from inside the page (routed or not).
+  probe.sockets = [];
+  const liveSockets = [];
+  // Close events of a routed (mocked) socket may bypass listeners: read readyState too.
+  probe.socketList = () => {
+    for (const [ws, record] of liveSockets) {
+      if (record.closedAt === null && ws.readyState === 3) record.closedAt = performance.now();
+    }
+    return probe.sockets;
+  };
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      const record = { url: String(url), createdAt: performance.now(), openAt: null, closedAt: null, sent: [] };
+      this.__ssRecord = record;
+      probe.sockets.push(record);
+      liveSockets.push([this, record]);
+      this.addEventListener("open", () => { record.openAt = performance.now(); });
+      this.addEventListener("close", () => { record.closedAt = performance.now(); });
+    }
+
+    send(data) {
+      let type = "?";
+      try { type = JSON.parse(data).type; } catch (err) { type = "<not json>"; }
+      if (this.__ssRecord.sent.length < 5000) this.__ssRecord.sent.push({ t: performance.now(), type });
+      return super.send(data);
+    }
+  };
+  probe.sentAfter = (type, t) => probe.sockets.some((s) => s.sent.some((f) => f.type === type && f.t > t));
+
   // Records when a staff name first appears in the table (cross-tab propagation).
   probe.watchName = (text) => { probe.watching[text] = null; check(); };
 

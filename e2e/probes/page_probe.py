@@ -33,6 +33,18 @@ class Navigation:
 
 
 @dataclass(frozen=True)
+class PageSocket:
+    url: str
+    created_at: float
+    open_at: float | None
+    closed_at: float | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     t: float
     period: int
@@ -73,6 +85,18 @@ class PageProbe:
         )
         value: float = self.page.evaluate("n => window.__ssProbe.watching[n]", name)
         return value
+
+    def wait_sent(self, kind: str, after: float, timeout_ms: float = 15_000) -> None:
+        """Until the page sends a `kind` frame after page time `after`."""
+        self.page.wait_for_function(
+            "([k, t]) => window.__ssProbe.sentAfter(k, t)", arg=[kind, after], timeout=timeout_ms
+        )
+
+    def sockets(self) -> list[PageSocket]:
+        return [
+            PageSocket(s["url"], s["createdAt"], s["openAt"], s["closedAt"])
+            for s in self._get("p.socketList()")
+        ]
 
     def snapshots(self) -> list[Snapshot]:
         return [Snapshot(s["t"], s["period"], tuple(s["ids"])) for s in self._get("p.snapshots")]

@@ -1,0 +1,219 @@
+"""Scenario 4, disconnect recovery: cut sockets, outages, server kill -9, freeze, idle."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+from e2e.catalogue import verdict
+from e2e.checks import assert_one_socket
+from e2e.metrics import TestMetrics
+from e2e.options import SuiteConfig
+from e2e.plugin import OpenUser
+from e2e.probes.faults import SocketControl
+from e2e.target import Target
+from e2e.users import User
+
+RECONNECT_TIMEOUT_MS = 30_000
+
+
+def with_control(open_user: OpenUser) -> tuple[User, SocketControl]:
+    user = open_user("A", control_sockets=True)
+    assert user.control is not None
+    return user, user.control
+
+
+def wait_connected(user: User, defects: tuple[str, ...], timeout_ms: float = RECONNECT_TIMEOUT_MS) -> None:
+    expect(
+        user.schedule.badge,
+        verdict("the client to reconnect on its own", "it stayed disconnected", defects, user.evidence),
+    ).to_have_attribute("data-state", "connected", timeout=timeout_ms)
+
+
+def wait_state(user: User, state: str) -> None:
+    expect(user.schedule.badge).to_have_attribute("data-state", state, timeout=RECONNECT_TIMEOUT_MS)
+
+
+def wait_confirmed(user: User) -> None:
+    expect(
+        user.schedule.pending,
+        verdict("every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence),
+    ).to_have_attribute("data-count", "0", timeout=RECONNECT_TIMEOUT_MS)
+
+
+def member_in(target: Target, period: int, skip: int) -> str:
+    return str(target.rows()[period][skip]["id"])
+
+
+def outage_round(
+    user: User, control: SocketControl, target: Target, seconds: float, measure: TestMetrics, kind: str
+) -> None:
+    """During an outage another user edits and this one edits offline; afterwards the client
+    reconnects, resyncs, sends its offline edit exactly once, and the database has both."""
+    period = user.schedule.current_period()
+    theirs, mine = member_in(target, period, 0), member_in(target, period, 1)
+    their_name, my_name = f"Theirs {kind} {time.monotonic_ns() % 10**6}", f"Mine {kind} {time.monotonic_ns() % 10**6}"
+    with control.outage():
+        wait_state(user, "reconnecting")
+        with target.wire() as other:
+            other.update(theirs, {"name": their_name})
+        user.schedule.rename_staff(mine, my_name)
+        expect(
+            user.schedule.pending,
+            verdict("the offline edit shown as pending", "no pending edit", ("F8",), user.evidence),
+        ).to_have_attribute("data-count", "1")
+        control.hold(until=time.monotonic() + seconds)
+    back = time.monotonic()
+    wait_connected(user, ("F3", "F4"))
+    measure("recovery.reconnect_ms", (time.monotonic() - back) * 1000, "ms", kind=kind)
+    expect(
+        user.schedule.name_cell(theirs),
+        verdict("another user's edit from the outage to appear after reconnecting",
+                "the old name", ("F7",), user.evidence),
+    ).to_have_text(their_name, timeout=RECONNECT_TIMEOUT_MS)
+    wait_confirmed(user)
+    mine_sent = [f for f in user.network.sent_of("STAFF_UPDATE") if f.t >= back]
+    assert len(mine_sent) == 1, verdict(
+        "the offline edit sent exactly once after reconnecting", f"{len(mine_sent)} sends", ("F8",),
+        user.evidence,
+    )
+    rows = {r["id"]: r for r in target.rows()[period]}
+    assert rows[mine]["name"] == my_name, verdict(
+        "the database to hold the offline edit", rows[mine]["name"], ("F8",), user.evidence
+    )
+    expect(user.schedule.name_cell(mine)).to_have_text(my_name)
+
+
+@pytest.mark.smoke
+def test_cut_socket_should_reconnect_and_resync(
+    open_user: OpenUser, target: Target, measure: TestMetrics
+) -> None:
+    user, control = with_control(open_user)
+    theirs = member_in(target, user.schedule.current_period(), 2)
+    name = f"While Cut {time.monotonic_ns() % 10**6}"
+    assert control.cut() == 1
+    started = time.monotonic()
+    with target.wire() as other:
+        other.update(theirs, {"name": name})
+    wait_connected(user, ("F3", "F13"))
+    measure("recovery.reconnect_ms", (time.monotonic() - started) * 1000, "ms", kind="cut")
+    expect(
+        user.schedule.name_cell(theirs),
+        verdict("an edit made while cut to appear after the resync", "the old name", ("F7",),
+                user.evidence),
+    ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
+    assert_one_socket(user, whole_life=False)
+
+
+def test_short_outage_should_lose_nothing(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    user, control = with_control(open_user)
+    outage_round(user, control, target, suite_config.outage_seconds, measure, "short-outage")
+    assert_one_socket(user, whole_life=False)
+
+
+@pytest.mark.slow
+def test_long_outage_should_not_make_the_client_give_up(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    user, control = with_control(open_user)
+    outage_round(user, control, target, suite_config.long_outage_seconds, measure, "long-outage")
+    assert_one_socket(user, whole_life=False)
+
+
+@pytest.mark.restarts_server
+def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    app = target.require_app()
+    user, control = with_control(open_user)
+    period = user.schedule.current_period()
+    confirmed, offline = member_in(target, period, 3), member_in(target, period, 4)
+    user.schedule.rename_staff(confirmed, "Confirmed Before Kill")
+    wait_confirmed(user)
+    app.kill()
+    killed = time.monotonic()
+    wait_state(user, "reconnecting")
+    user.schedule.rename_staff(offline, "Typed While Down")
+    control.hold(until=killed + suite_config.outage_seconds)
+    app.restart()
+    back = time.monotonic()
+    wait_connected(user, ("F3",))
+    measure("recovery.reconnect_ms", (time.monotonic() - back) * 1000, "ms", kind="server-restart")
+    measure("server.restart_ready_s", app.ready_s, "s")
+    wait_confirmed(user)
+    rows = {r["id"]: r for r in target.rows()[period]}
+    lost = [n for n, i in (("Confirmed Before Kill", confirmed), ("Typed While Down", offline))
+            if rows[i]["name"] != n]
+    measure("writes.lost", len(lost), "count")
+    assert not lost, verdict(
+        "every confirmed write in the database after kill -9 and restart", f"lost {lost}",
+        ("F9", "F8"), user.evidence,
+    )
+    expect(user.schedule.name_cell(confirmed)).to_have_text("Confirmed Before Kill")
+    assert_one_socket(user, whole_life=False)
+
+
+@pytest.mark.restarts_server
+def test_frozen_server_should_leave_exactly_one_live_socket(
+    open_user: OpenUser, target: Target, measure: TestMetrics
+) -> None:
+    """A server that stops answering (SIGSTOP) makes the client replace its socket; when the
+    server answers again the old socket's close must not disturb the new one."""
+    app = target.require_app()
+    user = open_user("A")
+    before = len(user.probe.sockets())
+    app.freeze()
+    try:
+        user.page.wait_for_function(
+            "n => window.__ssProbe.sockets.length > n", arg=before, timeout=RECONNECT_TIMEOUT_MS
+        )
+    finally:
+        app.thaw()
+    thawed = time.monotonic()
+    user.page.wait_for_function(
+        "n => window.__ssProbe.socketList().slice(0, n).every(s => s.closedAt !== null)",
+        arg=before, timeout=RECONNECT_TIMEOUT_MS,
+    )
+    wait_connected(user, ("F13",))
+    measure("recovery.reconnect_ms", (time.monotonic() - thawed) * 1000, "ms", kind="freeze")
+    user.probe.wait_sent("PING", after=user.probe.now())  # settled: the next heartbeat
+    assert_one_socket(user, whole_life=False)
+    expect(
+        user.schedule.badge,
+        verdict("the badge to say connected while a socket is open", "another state", ("F13",),
+                user.evidence),
+    ).to_have_attribute("data-state", "connected")
+
+
+@pytest.mark.slow
+def test_idle_connection_should_stay_open(
+    open_user: OpenUser, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    user = open_user("A")
+    sockets = len(user.probe.sockets())
+    started = time.monotonic()
+    dropped = True
+    try:  # the condition must NOT come true for the whole idle period
+        user.page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"connection-badge\"]').dataset.state"
+            " !== 'connected'",
+            timeout=suite_config.idle_seconds * 1000,
+        )
+    except PlaywrightError as exc:
+        if "Timeout" not in str(exc):
+            raise
+        dropped = False
+    idle = time.monotonic() - started
+    measure("connection.idle_s", idle, "s")
+    assert not dropped, verdict(
+        f"the idle connection open for {suite_config.idle_seconds:.0f} s",
+        f"it dropped after {idle:.1f} s", ("F4",), user.evidence,
+    )
+    assert len(user.probe.sockets()) == sockets, verdict(
+        "the same socket through the idle period", "a new one", ("F4",), user.evidence
+    )
