@@ -82,3 +82,28 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(ordered) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def sweep(user: User, periods: int) -> int:
+    """Next to the last period, then previous back to the first, waiting for each.
+    Returns the number of navigations made."""
+    start = user.schedule.current_period()
+    count = 0
+    for target in [*range(start + 1, periods), *range(periods - 2, -1, -1)]:
+        if target > user.schedule.current_period():
+            user.schedule.next()
+        else:
+            user.schedule.previous()
+        user.schedule.wait_ready(target)
+        count += 1
+    return count
+
+
+def slope_per(xs: list[float], ys: list[float], per: float) -> float:
+    """Least-squares slope of ys over xs, scaled to `per` units of x."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return 0.0
+    return per * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var

@@ -12,6 +12,7 @@
     waiting: null,     // the navigation being measured
     lastInputAt: null,
     watching: {},      // staff name -> epoch ms when a row first showed it
+    recording: true,   // false: keep no history (heap measurements must not count the probe)
   };
   window.__ssProbe = probe;
   const MAX_SNAPSHOTS = 20000;
@@ -79,7 +80,7 @@
       const key = period + ":" + ids.join(",");
       if (key !== lastKey) {
         lastKey = key;
-        if (probe.snapshots.length < MAX_SNAPSHOTS) probe.snapshots.push({ t: performance.now(), period, ids });
+        if (probe.recording && probe.snapshots.length < MAX_SNAPSHOTS) probe.snapshots.push({ t: performance.now(), period, ids });
       }
       if (probe.firstRowAt === null && ids.length > 0) {
         requestAnimationFrame(() => { if (probe.firstRowAt === null) probe.firstRowAt = performance.now(); });
@@ -108,7 +109,7 @@
     }
   };
   observe("longtask", (e) => probe.longTasks.push({ start: e.startTime, duration: e.duration }));
-  observe("event", (e) => probe.events.push({ name: e.name, start: e.startTime, duration: e.duration }), { durationThreshold: 16 });
+  observe("event", (e) => probe.recording && probe.events.push({ name: e.name, start: e.startTime, duration: e.duration }), { durationThreshold: 16 });
   window.addEventListener("error", (e) => probe.errors.push(String(e.message || e)));
   window.addEventListener("unhandledrejection", (e) => probe.errors.push(`unhandled rejection: ${e.reason}`));
 

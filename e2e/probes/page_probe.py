@@ -58,6 +58,13 @@ class PageProbe:
     def _get(self, expression: str) -> Any:
         return self.page.evaluate(f"() => {{ const p = window.__ssProbe; return {expression}; }}")
 
+    def stop_recording(self) -> None:
+        """Keep no history from now on, so that heap figures hold only the app's memory."""
+        self.page.evaluate(
+            "() => { const p = window.__ssProbe; p.recording = false; p.snapshots = [];"
+            " p.events = []; p.navigations = []; }"
+        )
+
     def expect_navigation(self, target: int) -> None:
         self.page.evaluate("t => window.__ssProbe.expect(t)", target)
 

@@ -1,0 +1,70 @@
+"""Scenario 5, memory: heap after load, after many navigations, growth per 100 navigations
+at the same period after GC (what is still alive when back at the baseline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e.catalogue import verdict
+from e2e.metrics import TestMetrics
+from e2e.navigation import slope_per, sweep
+from e2e.options import SuiteConfig
+from e2e.plugin import OpenUser
+from e2e.probes.memory import renderer_rss_bytes
+from e2e.target import Target
+from e2e.users import User
+
+# Growth that counts as a leak: 1 MiB per 100 navigations (the healthy client measures a few
+# KB either way). Judged on the least-squares slope over every checkpoint, not one pair.
+LEAK_BYTES_PER_100 = 1024 * 1024
+MIN_CHECKPOINTS = 4
+
+
+def heap_run(user: User, navigations: int, measure: TestMetrics, kind: str) -> float:
+    periods = user.schedule.period_count()
+    user.probe.stop_recording()
+    if user.schedule.current_period() != 0:
+        user.schedule.go_to_period(0)
+        user.schedule.wait_ready(0)
+    sweep(user, periods)  # warm-up: code paths compiled, caches filled
+    done, xs, ys = 0, [], []
+    while True:
+        heap = user.heap.used_after_gc()  # always measured back at period 0
+        xs.append(float(done))
+        ys.append(float(heap))
+        measure("heap.used_bytes", heap, "bytes", navigations=done, kind=kind)
+        if done >= navigations:
+            break
+        done += sweep(user, periods)
+    growth = slope_per(xs, ys, 100)
+    measure("heap.growth_per_100_nav_bytes", growth, "bytes", kind=kind)
+    measure(f"heap.after_{kind}_bytes", ys[-1], "bytes")
+    assert len(xs) >= MIN_CHECKPOINTS, f"only {len(xs)} heap checkpoints; raise the navigations"
+    assert growth < LEAK_BYTES_PER_100, verdict(
+        f"heap growth under {LEAK_BYTES_PER_100 // 1024} KiB per 100 navigations",
+        f"{growth / 1024:.0f} KiB per 100 over {done} navigations"
+        f" (heap {ys[0] / 1e6:.1f} MB -> {ys[-1] / 1e6:.1f} MB)",
+        ("F12",),
+        user.evidence,
+    )
+    return growth
+
+
+def test_heap_should_not_grow_with_navigation(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    user = open_user("A")
+    measure("heap.after_load_bytes", user.heap.used_after_gc(), "bytes")
+    heap_run(user, suite_config.memory_navigations, measure, "navigations")
+    for rss in renderer_rss_bytes():
+        measure("renderer.rss_bytes", rss, "bytes")
+    if target.app is not None:
+        measure("server.rss_bytes", target.app.rss_bytes(), "bytes")
+
+
+@pytest.mark.soak
+def test_soak_navigation_should_keep_the_heap_flat(
+    open_user: OpenUser, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    user = open_user("A")
+    heap_run(user, suite_config.soak_navigations, measure, "soak")
