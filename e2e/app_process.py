@@ -66,7 +66,10 @@ class AppProcess:
         env["PYTHONUNBUFFERED"] = "1"
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            self.command(), stdout=subprocess.PIPE, stderr=log, env=env,
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=env,
             cwd=Path(__file__).resolve().parent.parent,
         )
         log.close()
@@ -100,7 +103,9 @@ class AppProcess:
         last: str = ""
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise AppStartError(f"staffsync exited with {self.proc.returncode}\n{self.tail_log()}")
+                raise AppStartError(
+                    f"staffsync exited with {self.proc.returncode}\n{self.tail_log()}"
+                )
             try:
                 status, body = self.health()
                 if status == 200 and body.get("status") == "healthy":

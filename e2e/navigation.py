@@ -16,10 +16,10 @@ from e2e.users import User
 class SwitchRun:
     targets: list[int]
     latencies_ms: list[float]  # of every switch that reached its frame
-    superseded: int            # switches overtaken before they rendered
+    superseded: int  # switches overtaken before they rendered
     windows: list[tuple[float, float]]  # (input, frame) of each measured switch, page clock
-    started_at: float          # time.monotonic()
-    probe_started_at: float    # performance.now() in the page
+    started_at: float  # time.monotonic()
+    probe_started_at: float  # performance.now() in the page
     wall_s: float
 
 

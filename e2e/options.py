@@ -33,7 +33,11 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
     "soak-navigations": ("STAFFSYNC_SOAK_NAVIGATIONS", "1000", "navigations of the soak test"),
     "artifacts": ("STAFFSYNC_ARTIFACTS", str(ROOT / "artifacts"), "where run directories go"),
     "run-id": ("STAFFSYNC_RUN_ID", "", "name of this run's directory (default: time + random)"),
-    "gate": ("STAFFSYNC_GATE", "warn", "KPI gate: off, warn (report only) or strict (decides exit)"),
+    "gate": (
+        "STAFFSYNC_GATE",
+        "warn",
+        "KPI gate: off, warn (report only) or strict (decides exit)",
+    ),
     "kpis": ("STAFFSYNC_KPIS", str(ROOT / "fixtures" / "kpis.json"), "KPI thresholds file"),
     "baseline": ("STAFFSYNC_BASELINE", "", "compare with this run directory or metrics.json"),
 }

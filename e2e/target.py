@@ -39,7 +39,9 @@ class Target:
     def require_app(self) -> AppProcess:
         """The embedded app process; tests that kill or freeze it skip on a deployment."""
         if self.app is None:
-            pytest.skip("needs the embedded app (it kills or restarts the server); --base-url given")
+            pytest.skip(
+                "needs the embedded app (it kills or restarts the server); --base-url given"
+            )
         return self.app
 
 

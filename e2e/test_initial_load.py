@@ -63,16 +63,15 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
         if nav.latency_ms is not None:
             measure("navigation.latency_ms", nav.latency_ms, "ms", kind="visit")
     assert not frames and not requests and not sockets, verdict(
-            "no WebSocket frame, HTTP request or new socket while visiting prefetched periods",
-            f"{len(frames)} frames ({sorted({f.type for f in frames})}), {len(requests)} requests,"
-            f" {len(sockets)} sockets",
-            ("F1", "F11"),
-            user.evidence,
-        )
+        "no WebSocket frame, HTTP request or new socket while visiting prefetched periods",
+        f"{len(frames)} frames ({sorted({f.type for f in frames})}), {len(requests)} requests,"
+        f" {len(sockets)} sockets",
+        ("F1", "F11"),
+        user.evidence,
+    )
     has_data = user.schedule.strip_has_data()
-    if suite_config.app_mode == "prefetch":
-        expected = {p: str(bool(ids)).lower() for p, ids in truth.items()}
-        assert has_data == expected, verdict(
-            "the strip to mark which periods have data", has_data, ("F6",), user.evidence
-        )
-    assert_one_socket(user) if suite_config.app_mode == "prefetch" else None
+    expected = {p: str(bool(ids)).lower() for p, ids in truth.items()}
+    assert has_data == expected, verdict(
+        "the strip to mark which periods have data", has_data, ("F1", "F6"), user.evidence
+    )
+    assert_one_socket(user)

@@ -40,11 +40,17 @@ def visit(user: User, period: int) -> None:
     user.schedule.wait_ready(period)
 
 
-def expect_name(user: User, staff_id: str, name: str, period: int, defects: tuple[str, ...]) -> None:
+def expect_name(
+    user: User, staff_id: str, name: str, period: int, defects: tuple[str, ...]
+) -> None:
     expect(
         user.schedule.name_cell(staff_id),
-        verdict(f"{staff_id} named {name!r} in period {period}", "another name or no row",
-                defects, user.evidence),
+        verdict(
+            f"{staff_id} named {name!r} in period {period}",
+            "another name or no row",
+            defects,
+            user.evidence,
+        ),
     ).to_have_text(name, timeout=PROPAGATION_TIMEOUT_MS)
 
 
@@ -75,9 +81,9 @@ def test_edit_should_reach_the_other_tab_in_every_period_of_that_person(
         visit(b, period)
         expect_name(b, staff_id, name, period, ("F5",))
     truth_rows = target.rows()
-    assert all(
-        r["name"] == name for p in where for r in truth_rows[p] if r["id"] == staff_id
-    ), verdict("the database to hold the new name", "the old one", ("F8", "F9"), a.evidence)
+    assert all(r["name"] == name for p in where for r in truth_rows[p] if r["id"] == staff_id), (
+        verdict("the database to hold the new name", "the old one", ("F8", "F9"), a.evidence)
+    )
 
 
 def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
@@ -90,7 +96,8 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     first, last = 2, 5
     a.schedule.move_staff(staff_id, first, last)
     expect(
-        a.schedule.pending, verdict("the move to be confirmed", "still pending", ("F8",), a.evidence)
+        a.schedule.pending,
+        verdict("the move to be confirmed", "still pending", ("F8",), a.evidence),
     ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
     now_in = periods_of(target.rows(), staff_id)
     assert now_in == list(range(first, last + 1)), verdict(
@@ -139,9 +146,7 @@ def converge(a: User, b: User, target: Target, staff_id: str, where: list[int]) 
     return next(r for r in rows[where[0]] if r["id"] == staff_id)
 
 
-def test_concurrent_edits_of_one_field_should_converge(
-    open_user: OpenUser, target: Target
-) -> None:
+def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, target: Target) -> None:
     rows = target.rows()
     staff_id = pick_member(rows, 4, skip=2)
     where = periods_of(rows, staff_id)

@@ -29,7 +29,9 @@ LONG_TASK_MS = 50
 MAX_JANKY_SWITCHES = 2
 
 
-def check_run(user: User, run: SwitchRun, truth: dict[int, list[str]], measure: TestMetrics) -> None:
+def check_run(
+    user: User, run: SwitchRun, truth: dict[int, list[str]], measure: TestMetrics
+) -> None:
     latencies = run.latencies_ms
     if latencies:
         measure("navigation.rapid_p50_ms", percentile(latencies, 0.5), "ms")

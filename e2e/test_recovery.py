@@ -26,10 +26,14 @@ def with_control(open_user: OpenUser) -> tuple[User, SocketControl]:
     return user, user.control
 
 
-def wait_connected(user: User, defects: tuple[str, ...], timeout_ms: float = RECONNECT_TIMEOUT_MS) -> None:
+def wait_connected(
+    user: User, defects: tuple[str, ...], timeout_ms: float = RECONNECT_TIMEOUT_MS
+) -> None:
     expect(
         user.schedule.badge,
-        verdict("the client to reconnect on its own", "it stayed disconnected", defects, user.evidence),
+        verdict(
+            "the client to reconnect on its own", "it stayed disconnected", defects, user.evidence
+        ),
     ).to_have_attribute("data-state", "connected", timeout=timeout_ms)
 
 
@@ -40,7 +44,9 @@ def wait_state(user: User, state: str) -> None:
 def wait_confirmed(user: User) -> None:
     expect(
         user.schedule.pending,
-        verdict("every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence),
+        verdict(
+            "every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence
+        ),
     ).to_have_attribute("data-count", "0", timeout=RECONNECT_TIMEOUT_MS)
 
 
@@ -49,13 +55,21 @@ def member_in(target: Target, period: int, skip: int) -> str:
 
 
 def outage_round(
-    user: User, control: SocketControl, target: Target, seconds: float, measure: TestMetrics, kind: str
+    user: User,
+    control: SocketControl,
+    target: Target,
+    seconds: float,
+    measure: TestMetrics,
+    kind: str,
 ) -> None:
     """During an outage another user edits and this one edits offline; afterwards the client
     reconnects, resyncs, sends its offline edit exactly once, and the database has both."""
     period = user.schedule.current_period()
     theirs, mine = member_in(target, period, 0), member_in(target, period, 1)
-    their_name, my_name = f"Theirs {kind} {time.monotonic_ns() % 10**6}", f"Mine {kind} {time.monotonic_ns() % 10**6}"
+    their_name, my_name = (
+        f"Theirs {kind} {time.monotonic_ns() % 10**6}",
+        f"Mine {kind} {time.monotonic_ns() % 10**6}",
+    )
     with control.outage():
         wait_state(user, "reconnecting")
         with target.wire() as other:
@@ -71,13 +85,19 @@ def outage_round(
     measure("recovery.reconnect_ms", (time.monotonic() - back) * 1000, "ms", kind=kind)
     expect(
         user.schedule.name_cell(theirs),
-        verdict("another user's edit from the outage to appear after reconnecting",
-                "the old name", ("F7",), user.evidence),
+        verdict(
+            "another user's edit from the outage to appear after reconnecting",
+            "the old name",
+            ("F7",),
+            user.evidence,
+        ),
     ).to_have_text(their_name, timeout=RECONNECT_TIMEOUT_MS)
     wait_confirmed(user)
     mine_sent = [f for f in user.network.sent_of("STAFF_UPDATE") if f.t >= back]
     assert len(mine_sent) == 1, verdict(
-        "the offline edit sent exactly once after reconnecting", f"{len(mine_sent)} sends", ("F8",),
+        "the offline edit sent exactly once after reconnecting",
+        f"{len(mine_sent)} sends",
+        ("F8",),
         user.evidence,
     )
     rows = {r["id"]: r for r in target.rows()[period]}
@@ -102,8 +122,12 @@ def test_cut_socket_should_reconnect_and_resync(
     measure("recovery.reconnect_ms", (time.monotonic() - started) * 1000, "ms", kind="cut")
     expect(
         user.schedule.name_cell(theirs),
-        verdict("an edit made while cut to appear after the resync", "the old name", ("F7",),
-                user.evidence),
+        verdict(
+            "an edit made while cut to appear after the resync",
+            "the old name",
+            ("F7",),
+            user.evidence,
+        ),
     ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
     assert_one_socket(user, whole_life=False)
 
@@ -147,12 +171,17 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     measure("server.restart_ready_s", app.ready_s, "s")
     wait_confirmed(user)
     rows = {r["id"]: r for r in target.rows()[period]}
-    lost = [n for n, i in (("Confirmed Before Kill", confirmed), ("Typed While Down", offline))
-            if rows[i]["name"] != n]
+    lost = [
+        n
+        for n, i in (("Confirmed Before Kill", confirmed), ("Typed While Down", offline))
+        if rows[i]["name"] != n
+    ]
     measure("writes.lost", len(lost), "count")
     assert not lost, verdict(
-        "every confirmed write in the database after kill -9 and restart", f"lost {lost}",
-        ("F9", "F8"), user.evidence,
+        "every confirmed write in the database after kill -9 and restart",
+        f"lost {lost}",
+        ("F9", "F8"),
+        user.evidence,
     )
     expect(user.schedule.name_cell(confirmed)).to_have_text("Confirmed Before Kill")
     assert_one_socket(user, whole_life=False)
@@ -177,7 +206,8 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
     thawed = time.monotonic()
     user.page.wait_for_function(
         "n => window.__ssProbe.socketList().slice(0, n).every(s => s.closedAt !== null)",
-        arg=before, timeout=RECONNECT_TIMEOUT_MS,
+        arg=before,
+        timeout=RECONNECT_TIMEOUT_MS,
     )
     wait_connected(user, ("F13",))
     measure("recovery.reconnect_ms", (time.monotonic() - thawed) * 1000, "ms", kind="freeze")
@@ -185,8 +215,12 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
     assert_one_socket(user, whole_life=False)
     expect(
         user.schedule.badge,
-        verdict("the badge to say connected while a socket is open", "another state", ("F13",),
-                user.evidence),
+        verdict(
+            "the badge to say connected while a socket is open",
+            "another state",
+            ("F13",),
+            user.evidence,
+        ),
     ).to_have_attribute("data-state", "connected")
 
 
@@ -212,7 +246,9 @@ def test_idle_connection_should_stay_open(
     measure("connection.idle_s", idle, "s")
     assert not dropped, verdict(
         f"the idle connection open for {suite_config.idle_seconds:.0f} s",
-        f"it dropped after {idle:.1f} s", ("F4",), user.evidence,
+        f"it dropped after {idle:.1f} s",
+        ("F4",),
+        user.evidence,
     )
     assert len(user.probe.sockets()) == sockets, verdict(
         "the same socket through the idle period", "a new one", ("F4",), user.evidence

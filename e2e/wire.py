@@ -81,9 +81,7 @@ class WireClient:
     def create(self, fields: dict[str, Any]) -> Frame:
         tid = "t-" + uuid.uuid4().hex[:8]
         self.send("STAFF_CREATE", {**fields, "tempId": tid})
-        return self.recv_until(
-            lambda f: f["type"] == "ERROR" or f["payload"].get("tempId") == tid
-        )
+        return self.recv_until(lambda f: f["type"] == "ERROR" or f["payload"].get("tempId") == tid)
 
     def delete(self, staff_id: str) -> Frame:
         return self.request("STAFF_DELETE", {"staffId": staff_id})

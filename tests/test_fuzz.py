@@ -12,12 +12,22 @@ from e2e.app_process import AppProcess
 from e2e.wire import WireClient
 
 TYPES = [
-    "SYNC_ALL_PERIODS_REQUEST", "SYNC_REQUEST", "STAFF_UPDATE", "STAFF_CREATE",
-    "STAFF_DELETE", "PING", "PONG", "ERROR", "", "staff_update",
+    "SYNC_ALL_PERIODS_REQUEST",
+    "SYNC_REQUEST",
+    "STAFF_UPDATE",
+    "STAFF_CREATE",
+    "STAFF_DELETE",
+    "PING",
+    "PONG",
+    "ERROR",
+    "",
+    "staff_update",
 ]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 # Writes here only ever target ids that do not exist or carry invalid fields, so a
@@ -38,7 +48,9 @@ frames = st.one_of(
         json_values,
     ),
     st.builds(
-        lambda sid, ch: json.dumps({"type": "STAFF_UPDATE", "payload": {"staffId": sid, "changes": ch}}),
+        lambda sid, ch: json.dumps(
+            {"type": "STAFF_UPDATE", "payload": {"staffId": sid, "changes": ch}}
+        ),
         st.sampled_from(["stf-00001", "stf-00002", "missing", ""]),
         bad_changes,
     ),
@@ -57,7 +69,7 @@ def answered(client: WireClient, frame: str | bytes) -> dict[str, Any]:
     """Send one frame, then a PING; return whatever came back before the PONG."""
     client.send_raw(frame)
     rid = client.send("PING", {})
-    replies = []
+    replies: list[dict[str, Any]] = []
     while True:
         reply = client.recv()
         if reply.get("requestId") == rid:

@@ -15,8 +15,18 @@ from tests.conftest import AppFactory
 
 Connect = Callable[..., WireClient]
 ROW_FIELDS = {
-    "id", "name", "position", "department", "type", "status", "staffOrder",
-    "startPeriod", "endPeriod", "createdAt", "updatedAt", "version",
+    "id",
+    "name",
+    "position",
+    "department",
+    "type",
+    "status",
+    "staffOrder",
+    "startPeriod",
+    "endPeriod",
+    "createdAt",
+    "updatedAt",
+    "version",
 }
 
 
@@ -41,7 +51,7 @@ def test_sync_all_periods_should_group_every_member_by_its_dates(connect: Connec
             assert int(key) in member_of(periods, row["startPeriod"], row["endPeriod"])
             assert int(key) in row["periods"]
     sizes = [len(rows) for rows in payload["periods"].values()]
-    assert 10 <= min(sizes) and max(sizes) <= 25, sizes
+    assert min(sizes) >= 10 and max(sizes) <= 25, sizes
 
 
 def test_empty_period_should_be_an_empty_list(start_app: AppFactory, tiny_dataset: Path) -> None:
@@ -136,7 +146,9 @@ def test_same_field_conflict_should_converge_on_the_last_accepted(connect: Conne
     rb = b.send("STAFF_UPDATE", {"staffId": "stf-00005", "changes": {"name": "From B"}})
     seen_a = [a.recv_until(lambda f: f["type"] == "STAFF_UPDATE") for _ in range(2)]
     seen_b = [b.recv_until(lambda f: f["type"] == "STAFF_UPDATE") for _ in range(2)]
-    assert [f["payload"]["requestId"] for f in seen_a] == [f["payload"]["requestId"] for f in seen_b]
+    assert [f["payload"]["requestId"] for f in seen_a] == [
+        f["payload"]["requestId"] for f in seen_b
+    ]
     assert {f["payload"]["requestId"] for f in seen_a} == {ra, rb}
     last = seen_a[-1]["payload"]["changes"]["name"]
     assert rows_by_id(a.all_periods())["stf-00005"]["name"] == last
@@ -159,7 +171,8 @@ def test_stale_base_version_should_be_reported(connect: Connect) -> None:
     version = rows_by_id(client.all_periods())["stf-00007"]["version"]
     client.update("stf-00007", {"name": "First"})
     echo = client.request(
-        "STAFF_UPDATE", {"staffId": "stf-00007", "changes": {"name": "Second"}, "baseVersion": version}
+        "STAFF_UPDATE",
+        {"staffId": "stf-00007", "changes": {"name": "Second"}, "baseVersion": version},
     )
     assert echo["payload"]["staleBase"] is True
     assert echo["payload"]["baseVersion"] == version
@@ -204,9 +217,17 @@ BAD_FRAMES: list[tuple[str, str | bytes, str]] = [
         '{"type": "STAFF_UPDATE", "payload": {"staffId": "nobody", "changes": {"name": "x"}}}',
         "unknown_staff",
     ),
-    ("create without name", '{"type": "STAFF_CREATE", "payload": {"position": "x"}}', "invalid_field"),
+    (
+        "create without name",
+        '{"type": "STAFF_CREATE", "payload": {"position": "x"}}',
+        "invalid_field",
+    ),
     ("binary frame", b"\x00\x01\x02", "binary_frame"),
-    ("oversized frame", json.dumps({"type": "PING", "payload": {"x": "y" * 70_000}}), "frame_too_large"),
+    (
+        "oversized frame",
+        json.dumps({"type": "PING", "payload": {"x": "y" * 70_000}}),
+        "frame_too_large",
+    ),
 ]
 
 

@@ -102,9 +102,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_should_explain_every_option_and_its_variable() -> None:
     out = run_cli("--help").stdout
     for flag, var in [
-        ("--port", "STAFFSYNC_PORT"), ("--data-dir", "STAFFSYNC_DATA_DIR"),
-        ("--periods", "STAFFSYNC_PERIODS"), ("--db-latency-ms", "STAFFSYNC_DB_LATENCY_MS"),
-        ("--prefetch-rollout", "STAFFSYNC_PREFETCH_ROLLOUT"), ("--defect", "STAFFSYNC_DEFECT"),
+        ("--port", "STAFFSYNC_PORT"),
+        ("--data-dir", "STAFFSYNC_DATA_DIR"),
+        ("--periods", "STAFFSYNC_PERIODS"),
+        ("--db-latency-ms", "STAFFSYNC_DB_LATENCY_MS"),
+        ("--prefetch-rollout", "STAFFSYNC_PREFETCH_ROLLOUT"),
+        ("--defect", "STAFFSYNC_DEFECT"),
     ]:
         assert flag in out and var in out, flag
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Page, Request, WebSocket
 
-
 HEARTBEAT = frozenset({"PING", "PONG"})
 
 
@@ -32,9 +31,7 @@ class SocketRecord:
         return self.closed_at is None
 
     def bytes(self, sent: bool | None = None, since: float = 0.0) -> int:
-        return sum(
-            f.size for f in self.frames if f.t >= since and (sent is None or f.sent == sent)
-        )
+        return sum(f.size for f in self.frames if f.t >= since and (sent is None or f.sent == sent))
 
 
 def _frame_type(payload: str | bytes) -> str:

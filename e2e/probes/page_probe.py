@@ -125,7 +125,9 @@ class PageProbe:
         return value
 
     def first_row_ms(self, timeout_ms: float = 30_000) -> float:
-        self.page.wait_for_function("() => window.__ssProbe.firstRowAt !== null", timeout=timeout_ms)
+        self.page.wait_for_function(
+            "() => window.__ssProbe.firstRowAt !== null", timeout=timeout_ms
+        )
         value: float = self._get("p.firstRowAt")
         return value
 
