@@ -129,7 +129,7 @@ def metrics_recorder(pytestconfig: pytest.Config) -> MetricsRecorder:
 @pytest.fixture(scope="session")
 def target(suite_config: SuiteConfig, metrics_recorder: MetricsRecorder) -> Iterator[Target]:
     for t in target_fixture(suite_config, suite_config.run_dir / "app"):
-        status, health = t.app.health() if t.app else (0, {})
+        health = t.app.health()[1] if t.app else {}
         metrics_recorder.environment["app"] = {
             "version": health.get("version"),
             "periods": health.get("periods"),
