@@ -195,24 +195,56 @@ def open_user(
     suite_config: SuiteConfig,
     target: Target,
     output_path: str,
-) -> OpenUser:
+    request: pytest.FixtureRequest,
+    measure: TestMetrics,
+) -> Iterator[OpenUser]:
     """Opens a user in their own browser context: open_user("A", mode="legacy").
 
     With control_sockets=True every socket of the user runs through `user.control`, so the
-    test can cut it or hold an outage.
+    test can cut it or hold an outage. Each user's load time, connection stability and
+    error rate are recorded when the test ends.
     """
-    count = {"n": 0}
+    users: list[User] = []
 
     def open_(
         name: str | None = None, mode: str | None = None, control_sockets: bool = False
     ) -> User:
-        count["n"] += 1
         evidence = os.path.relpath(output_path)
-        user = make_user(new_context, name or f"user{count['n']}", evidence, control_sockets)
+        user = make_user(new_context, name or f"user{len(users) + 1}", evidence, control_sockets)
+        users.append(user)
         user.open(mode or suite_config.app_mode)
+        measure("initial_load.first_row_ms", user.probe.first_row_ms(), "ms")
         return user
 
-    return open_
+    yield open_
+    fault = "yes" if request.node.get_closest_marker("fault") else "no"
+    for user in users:
+        if user.page.is_closed():
+            continue
+        record_user(user, measure, fault)
+
+
+def record_user(user: User, measure: TestMetrics, fault: str) -> None:
+    """Connection stability and error rate of one user's page, from the page's own view."""
+    sockets = user.probe.sockets()
+    now = user.probe.now()
+    if sockets:
+        start = sockets[0].created_at
+        spans = sorted((s.open_at, s.closed_at or now) for s in sockets if s.open_at is not None)
+        covered, cursor = 0.0, start
+        for a, b in spans:
+            a = max(a, cursor)
+            if b > a:
+                covered += b - a
+                cursor = b
+        if now > start:
+            measure("connection.connected_ratio", covered / (now - start), "ratio", fault=fault)
+    errors = len(user.network.frames_since(0.0, {"ERROR"}))
+    operations = sum(1 for s in user.network.sockets for f in s.frames if f.sent) - len(
+        user.network.sent_of("PING")
+    )
+    measure("errors.count", errors, "count", fault=fault)
+    measure("errors.operations", operations, "count", fault=fault)
 
 
 @pytest.fixture

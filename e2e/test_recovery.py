@@ -108,6 +108,7 @@ def outage_round(
 
 
 @pytest.mark.smoke
+@pytest.mark.fault
 def test_cut_socket_should_reconnect_and_resync(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -132,6 +133,7 @@ def test_cut_socket_should_reconnect_and_resync(
     assert_one_socket(user, whole_life=False)
 
 
+@pytest.mark.fault
 def test_short_outage_should_lose_nothing(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -141,6 +143,7 @@ def test_short_outage_should_lose_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.fault
 def test_long_outage_should_not_make_the_client_give_up(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -150,6 +153,7 @@ def test_long_outage_should_not_make_the_client_give_up(
 
 
 @pytest.mark.restarts_server
+@pytest.mark.fault
 def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -188,6 +192,7 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
 
 
 @pytest.mark.restarts_server
+@pytest.mark.fault
 def test_frozen_server_should_leave_exactly_one_live_socket(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
