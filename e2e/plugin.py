@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, BrowserContext
 
 from e2e import options
 from e2e.browser import QUIET_FLAGS, find_chromium
+from e2e.gate.runner import GateOutcome, exit_status, run_gate, table
 from e2e.metrics import MetricsRecorder, TestMetrics
 from e2e.options import SuiteConfig
 from e2e.target import Target, target_fixture
@@ -22,6 +23,8 @@ from e2e.users import User, make_user
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RECORDER_KEY = pytest.StashKey[MetricsRecorder]()
+GATE_KEY = pytest.StashKey[GateOutcome]()
+EXIT_KEY = pytest.StashKey[int]()
 E2E_DIR = Path(__file__).resolve().parent
 
 
@@ -109,6 +112,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         }
     )
     recorder.write(suite.run_dir / "metrics.json")
+    if suite.gate == "off" or exitstatus not in (0, 1):
+        return
+    outcome = run_gate(suite.run_dir, suite.kpis, suite.baseline)
+    config.stash[GATE_KEY] = outcome
+    session.exitstatus = exit_status(exitstatus == 1, outcome.verdict, suite.gate)
+    config.stash[EXIT_KEY] = int(session.exitstatus)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    outcome = config.stash.get(GATE_KEY, None)
+    if outcome is None:
+        return
+    suite = config.stash[CONFIG_KEY]
+    terminalreporter.section(f"staffsync gate ({suite.gate})")
+    for line in table(outcome.results):
+        terminalreporter.write_line(line)
+    effect = {"strict": "decides the exit status", "warn": "reported only"}[suite.gate]
+    terminalreporter.write_line(
+        f"GATE VERDICT: {outcome.verdict.upper()} ({effect}); exit status {config.stash[EXIT_KEY]}"
+    )
+    terminalreporter.write_line(f"report: {outcome.report_path}")
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -228,8 +252,9 @@ def record_user(user: User, measure: TestMetrics, fault: str) -> None:
     """Connection stability and error rate of one user's page, from the page's own view."""
     sockets = user.probe.sockets()
     now = user.probe.now()
-    if sockets:
-        start = sockets[0].created_at
+    opened = [s.open_at for s in sockets if s.open_at is not None]
+    if opened:
+        start = opened[0]  # from the first connection: connecting at load is not instability
         spans = sorted((s.open_at, s.closed_at or now) for s in sockets if s.open_at is not None)
         covered, cursor = 0.0, start
         for a, b in spans:

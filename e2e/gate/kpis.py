@@ -1,0 +1,191 @@
+"""KPI definitions (fixtures/kpis.json) and their evaluation on a run's samples."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from e2e.gate.stats import compare, median, percentile
+
+LEVELS = ("pass", "warn", "fail", "insufficient")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    title: str
+    metric: str
+    statistic: str
+    unit: str
+    target: float
+    fail: float
+    min_samples: int
+    source: str = ""
+    also: tuple[str, ...] = ()
+    denominator: str | None = None
+    filter: dict[str, str] = field(default_factory=dict)
+    higher_is_better: bool = False
+
+    @property
+    def method(self) -> str:
+        if self.statistic == "ratio_of_sums":
+            return f"sum({self.metric}) / sum({self.denominator})"
+        names = ", ".join((self.metric, *self.also))
+        return f"{self.statistic} of {names}"
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    id: str
+    title: str
+    value: float | None
+    unit: str
+    target: float
+    fail: float
+    level: str
+    samples: int
+    method: str
+    note: str = ""
+    baseline: dict[str, float | bool] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if self.value is not None and math.isnan(self.value):
+            data["value"] = None
+        return data
+
+
+def load_kpis(path: Path) -> list[Kpi]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    kpis = []
+    for k in raw["kpis"]:
+        kpis.append(
+            Kpi(
+                id=k["id"],
+                title=k["title"],
+                metric=k["metric"],
+                statistic=k["statistic"],
+                unit=k["unit"],
+                target=float(k["target"]),
+                fail=float(k["fail"]),
+                min_samples=int(k["minSamples"]),
+                source=k.get("source", ""),
+                also=tuple(k.get("also", ())),
+                denominator=k.get("denominator"),
+                filter=dict(k.get("filter", {})),
+                higher_is_better=bool(k.get("higherIsBetter", False)),
+            )
+        )
+    if not kpis:
+        raise ValueError(f"{path} defines no KPI")
+    return kpis
+
+
+def values(
+    samples: list[dict[str, Any]], metrics: tuple[str, ...], where: dict[str, str]
+) -> list[float]:
+    return [
+        float(s["value"])
+        for s in samples
+        if s["metric"] in metrics and all(s.get("tags", {}).get(k) == v for k, v in where.items())
+    ]
+
+
+STATISTICS: dict[str, Callable[[list[float]], float]] = {
+    "p95": lambda v: percentile(v, 0.95),
+    "p50": lambda v: percentile(v, 0.5),
+    "median": median,
+    "mean": lambda v: sum(v) / len(v),
+    "max": lambda v: max(v),
+    "min": lambda v: min(v),
+    "sum": lambda v: float(sum(v)),
+}
+
+
+def statistic(kpi: Kpi, samples: list[dict[str, Any]]) -> tuple[float | None, int]:
+    xs = values(samples, (kpi.metric, *kpi.also), kpi.filter)
+    if kpi.statistic == "ratio_of_sums":
+        assert kpi.denominator is not None
+        den = values(samples, (kpi.denominator,), kpi.filter)
+        total = sum(den)
+        return (sum(xs) / total if total else None), len(den)
+    if not xs:
+        return None, 0
+    return STATISTICS[kpi.statistic](xs), len(xs)
+
+
+def level(kpi: Kpi, value: float) -> str:
+    sign = -1.0 if kpi.higher_is_better else 1.0
+    if sign * (value - kpi.fail) > 0:
+        return "fail"
+    if sign * (value - kpi.target) > 0:
+        return "warn"
+    return "pass"
+
+
+def evaluate(
+    kpis: list[Kpi],
+    samples: list[dict[str, Any]],
+    baseline: list[dict[str, Any]] | None = None,
+    regression_level: str = "warn",
+) -> list[KpiResult]:
+    results = []
+    for kpi in kpis:
+        value, n = statistic(kpi, samples)
+        note = ""
+        if value is None or n < kpi.min_samples:
+            lvl = "insufficient"
+            note = f"{n} samples; the {kpi.statistic} needs {kpi.min_samples}"
+        else:
+            lvl = level(kpi, value)
+        compared = None
+        if baseline is not None and kpi.statistic not in ("ratio_of_sums", "sum"):
+            metrics = (kpi.metric, *kpi.also)
+            cmp = compare(
+                values(baseline, metrics, kpi.filter),
+                values(samples, metrics, kpi.filter),
+                kpi.higher_is_better,
+            )
+            if cmp is not None:
+                compared = {
+                    "baselineMedian": cmp.baseline_median,
+                    "currentMedian": cmp.current_median,
+                    "pValue": cmp.p_value,
+                    "regression": cmp.worse,
+                }
+                if cmp.worse:
+                    note = (note + "; " if note else "") + (
+                        f"significant regression against the baseline (Mann-Whitney U,"
+                        f" p={cmp.p_value:.3g}; median {cmp.baseline_median:.4g} ->"
+                        f" {cmp.current_median:.4g})"
+                    )
+                    if lvl == "pass" or (lvl == "warn" and regression_level == "fail"):
+                        lvl = regression_level
+        results.append(
+            KpiResult(
+                kpi.id,
+                kpi.title,
+                value,
+                kpi.unit,
+                kpi.target,
+                kpi.fail,
+                lvl,
+                n,
+                kpi.method,
+                note,
+                compared,
+            )
+        )
+    return results
+
+
+def verdict(results: list[KpiResult]) -> str:
+    levels = {r.level for r in results}
+    for worst in ("fail", "insufficient", "warn"):
+        if worst in levels:
+            return worst
+    return "pass"

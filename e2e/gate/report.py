@@ -1,0 +1,190 @@
+"""One self-contained HTML report per run: gate table first, then charts (matplotlib,
+inline SVG, no CDN), environment, failures with links to their screenshots and traces."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from e2e.gate.kpis import KpiResult
+from e2e.gate.stats import percentile
+
+plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 72})
+COLOURS = {"pass": "#1b7f3b", "warn": "#b26a00", "fail": "#b00020", "insufficient": "#666"}
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _series(samples: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    return [s for s in samples if s["metric"] == metric]
+
+
+def latency_charts(samples: list[dict[str, Any]], target: float) -> str:
+    nav = _series(samples, "navigation.latency_ms")
+    if not nav:
+        return "<p>No navigation samples.</p>"
+    values = [s["value"] for s in nav]
+    fig, (hist, line) = plt.subplots(1, 2, figsize=(10, 3))
+    hist.hist(values, bins=30, color="#2d5be3")
+    p95 = percentile(values, 0.95)
+    hist.axvline(p95, color="#b00020", label=f"p95 {p95:.1f} ms")
+    hist.axvline(target, color="#1b7f3b", linestyle="--", label=f"target {target:.0f} ms")
+    hist.set(xlabel="input to frame (ms)", ylabel="switches", title="Per-switch latency")
+    hist.legend()
+    by_kind: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for i, s in enumerate(nav):
+        by_kind[s["tags"].get("kind", "?")].append((i, s["value"]))
+    for kind, points in by_kind.items():
+        line.plot([p[0] for p in points], [p[1] for p in points], ".", label=kind, markersize=4)
+    line.set(xlabel="switch (run order)", ylabel="ms", title="Latency timeline")
+    line.legend(fontsize=7)
+    return _svg(fig)
+
+
+def heap_chart(samples: list[dict[str, Any]]) -> str:
+    heap = _series(samples, "heap.used_bytes")
+    if not heap:
+        return "<p>No heap samples.</p>"
+    fig, ax = plt.subplots(figsize=(10, 3))
+    by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for s in heap:
+        by_kind[s["tags"].get("kind", "?")].append(
+            (float(s["tags"].get("navigations", 0)), s["value"] / 1024 / 1024)
+        )
+    for kind, points in by_kind.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=kind, markersize=3)
+    ax.set(xlabel="navigations", ylabel="JS heap after GC (MiB)", title="Heap over navigations")
+    ax.legend()
+    return _svg(fig)
+
+
+def bars(samples: list[dict[str, Any]], metric: str, title: str) -> str:
+    series = _series(samples, metric)
+    if not series:
+        return f"<p>No {html.escape(metric)} samples.</p>"
+    fig, ax = plt.subplots(figsize=(10, 2.6))
+    labels = [s["tags"].get("kind", str(i)) for i, s in enumerate(series)]
+    ax.bar(range(len(series)), [s["value"] for s in series], color="#2d5be3")
+    ax.set_xticks(range(len(series)), labels, rotation=20, fontsize=7)
+    ax.set(ylabel="ms", title=title)
+    return _svg(fig)
+
+
+def trend_chart(entries: list[dict[str, Any]], results: list[KpiResult]) -> str:
+    if len(entries) < 2:
+        return "<p>The trend needs two runs or more in the history.</p>"
+    shown = [
+        r for r in results if any(e["kpis"].get(r.id, {}).get("value") is not None for e in entries)
+    ]
+    cols = 3
+    rows = (len(shown) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.9 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, shown, strict=False):
+        xs, ys, cs = [], [], []
+        for i, e in enumerate(entries):
+            k = e["kpis"].get(r.id, {})
+            if k.get("value") is not None:
+                xs.append(i)
+                ys.append(k["value"])
+                cs.append(COLOURS.get(k.get("level", ""), "#666"))
+        ax.plot(xs, ys, "-", color="#999", linewidth=1)
+        ax.scatter(xs, ys, c=cs, s=12, zorder=3)
+        ax.axhline(r.target, color="#1b7f3b", linestyle="--", linewidth=0.8)
+        ax.set_title(r.title, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _svg(fig)
+
+
+def _failures(run_dir: Path, outcomes: dict[str, str]) -> str:
+    failed = [t for t, o in outcomes.items() if o == "failed"]
+    if not failed:
+        return "<p>No test failed.</p>"
+    evidence = run_dir / "playwright"
+    folders = sorted(p for p in evidence.iterdir() if p.is_dir()) if evidence.exists() else []
+    items = []
+    for test in failed:
+        name = test.split("::")[-1].split("[")[0].replace("_", "-")
+        links = [
+            f'<a href="{html.escape(str(f.relative_to(run_dir) / x.name))}">'
+            f"{html.escape(x.name)}</a>"
+            for f in folders
+            if name in f.name
+            for x in sorted(f.iterdir())
+        ]
+        items.append(f"<li><code>{html.escape(test)}</code> {' '.join(links)}</li>")
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:
+    rows = []
+    for r in results:
+        value = "-" if r.value is None else f"{r.value:.4g}"
+        rows.append(
+            f"<tr><td>{html.escape(r.title)}</td><td>{value} {html.escape(r.unit)}</td>"
+            f"<td>{r.target:g}</td><td>{r.fail:g}</td>"
+            f'<td style="color:{COLOURS[r.level]};font-weight:bold">{r.level.upper()}</td>'
+            f"<td>{r.samples}</td><td>{html.escape(r.method)}</td><td>{html.escape(r.note)}</td></tr>"
+        )
+    colour = COLOURS.get(gate_verdict, "#666")
+    return (
+        f'<h2>Gate: <span style="color:{colour}">{gate_verdict.upper()}</span></h2>'
+        "<table><tr><th>KPI</th><th>value</th><th>target</th><th>fail beyond</th><th>level</th>"
+        "<th>n</th><th>method</th><th>note</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def render(
+    run_dir: Path,
+    run: dict[str, Any],
+    results: list[KpiResult],
+    gate_verdict: str,
+    trend: list[dict[str, Any]],
+) -> Path:
+    samples = run["samples"]
+    nav_target = next((r.target for r in results if r.id == "navigation_p95"), 100.0)
+    env = run.get("environment", {})
+    env_rows = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in env.items()
+    )
+    outcomes = run.get("outcomes", {})
+    counts = {o: list(outcomes.values()).count(o) for o in ("passed", "failed", "skipped")}
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>staffsync-verify {html.escape(run["runId"])}</title>
+<style>body{{font:13px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d2330}}
+table{{border-collapse:collapse;margin:.5rem 0}}
+td,th{{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}}
+h2{{margin-top:1.6rem}}svg{{max-width:100%;height:auto}}</style></head><body>
+<h1>staffsync-verify run {html.escape(run["runId"])}</h1>
+<p>Tests: {counts["passed"]} passed, {counts["failed"]} failed, {counts["skipped"]} skipped.
+Mode: {html.escape(str(env.get("mode")))}; defect: {html.escape(str(env.get("defect")))}.</p>
+{_gate_table(results, gate_verdict)}
+<h2>Navigation latency</h2>{latency_charts(samples, nav_target)}
+<h2>Heap over navigations</h2>{heap_chart(samples)}
+<h2>Reconnect after faults</h2>{bars(samples, "recovery.reconnect_ms", "Reconnect time by fault")}
+<h2>Cross-tab propagation</h2>{bars(samples, "sync.propagation_ms", "Edit in one tab to another")}
+<h2>Trend over the last {len(trend)} runs</h2>{trend_chart(trend, results)}
+<h2>Failures</h2>{_failures(run_dir, outcomes)}
+<h2>Environment</h2><table>{env_rows}</table>
+<p>Raw figures: <a href="metrics.json">metrics.json</a>, <a href="gate.json">gate.json</a>,
+<a href="junit.xml">junit.xml</a>.</p></body></html>"""
+    path = run_dir / "report.html"
+    path.write_text(body, encoding="utf-8")
+    return path

@@ -1,0 +1,102 @@
+"""Runs the gate on a run directory: gate.json, history, report, table, exit status."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from e2e.gate import history, report
+from e2e.gate.kpis import KpiResult, evaluate, load_kpis, verdict
+from e2e.metrics import load
+
+# Exit statuses: pytest's own for test failures (1), these for the gate.
+GATE_FAILED = 10
+TESTS_AND_GATE_FAILED = 11
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    verdict: str
+    results: list[KpiResult]
+    gate_path: Path
+    report_path: Path
+
+
+def run_gate(
+    run_dir: Path,
+    kpis_path: Path,
+    baseline: Path | None = None,
+    history_path: Path | None = None,
+    regression_level: str = "warn",
+) -> GateOutcome:
+    run = load(run_dir)
+    base = load(baseline)["samples"] if baseline is not None else None
+    results = evaluate(load_kpis(kpis_path), run["samples"], base, regression_level)
+    outcome_verdict = verdict(results)
+    gate_path = run_dir / "gate.json"
+    gate_path.write_text(
+        json.dumps(
+            {
+                "runId": run["runId"],
+                "verdict": outcome_verdict,
+                "kpis": [r.as_json() for r in results],
+                "kpiFile": str(kpis_path),
+                "baseline": str(baseline) if baseline else None,
+                "tests": run.get("outcomes", {}),
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    history_path = history_path or run_dir.parent / "history.jsonl"
+    history.append(history_path, run, results, outcome_verdict)
+    report_path = report.render(run_dir, run, results, outcome_verdict, history.read(history_path))
+    return GateOutcome(outcome_verdict, results, gate_path, report_path)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "bytes":
+        return (
+            f"{value / 1024 / 1024:.2f} MiB"
+            if abs(value) >= 1024 * 1024
+            else f"{value / 1024:.1f} KiB"
+        )
+    if unit == "ratio":
+        return f"{value * 100:.2f} %"
+    return f"{value:.1f} {unit}" if value % 1 else f"{value:.0f} {unit}"
+
+
+def table(results: list[KpiResult]) -> list[str]:
+    rows = [("KPI", "value", "target", "fail beyond", "level", "n", "method")]
+    for r in results:
+        rows.append(
+            (
+                r.title,
+                _fmt(r.value, r.unit),
+                _fmt(r.target, r.unit),
+                _fmt(r.fail, r.unit),
+                r.level.upper(),
+                str(r.samples),
+                r.method,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        if r.note:
+            lines.append(f"  {r.id}: {r.note}")
+    return lines
+
+
+def exit_status(tests_failed: bool, gate_verdict: str, mode: str) -> int:
+    gate_failed = mode == "strict" and gate_verdict in ("fail", "insufficient")
+    if tests_failed and gate_failed:
+        return TESTS_AND_GATE_FAILED
+    if gate_failed:
+        return GATE_FAILED
+    return 1 if tests_failed else 0
