@@ -61,7 +61,7 @@ export class App {
 
   recomputeEverything() { // F11: work proportional to all data, on every navigation
     let count = 0;
-    for (let pass = 0; pass < 40; pass += 1) {
+    for (let pass = 0; pass < 120; pass += 1) {
       const copy = JSON.parse(JSON.stringify([...this.store.byPeriod]));
       for (const [, rows] of copy) count += rows.sort((a, b) => a.name.localeCompare(b.name)).length;
     }
