@@ -94,7 +94,7 @@ def pytest_runtest_makereport(
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     recorder = config.stash.get(RECORDER_KEY, None)
-    if recorder is None:
+    if recorder is None or not _runs_suite(config):
         return
     suite = config.stash[CONFIG_KEY]
     recorder.environment.update(

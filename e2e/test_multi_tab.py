@@ -191,7 +191,7 @@ def test_concurrent_edits_of_different_fields_should_both_survive(
 
 
 def test_legacy_and_prefetch_tabs_should_see_each_others_edits(
-    open_user: OpenUser, target: Target
+    open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
     rows = target.rows()
     staff_id = pick_member(rows, 4, skip=4)
@@ -199,7 +199,14 @@ def test_legacy_and_prefetch_tabs_should_see_each_others_edits(
     prefetch, legacy = open_user("P", mode="prefetch"), open_user("L", mode="legacy")
     visit(prefetch, where[0])
     visit(legacy, where[-1])
-    legacy.schedule.rename_staff(staff_id, "Legacy Edit")
-    expect_name(prefetch, staff_id, "Legacy Edit", where[0], ("F5",))
-    prefetch.schedule.rename_staff(staff_id, "Prefetch Edit")
-    expect_name(legacy, staff_id, "Prefetch Edit", where[-1], ("F5",))
+    for writer, reader, name, kind in (
+        (legacy, prefetch, "Legacy Edit", "legacy-to-prefetch"),
+        (prefetch, legacy, "Prefetch Edit", "prefetch-to-legacy"),
+    ):
+        reader.probe.watch_name(name)
+        clicked_at = time.time() * 1000
+        writer.schedule.rename_staff(staff_id, name)
+        expect_name(reader, staff_id, name, reader.schedule.current_period(), ("F5",))
+        measure(
+            "sync.propagation_ms", reader.probe.name_seen_at(name) - clicked_at, "ms", kind=kind
+        )

@@ -1,0 +1,154 @@
+"""Scale curve: first render, payload and navigation latency in both modes as the dataset
+grows. Where does prefetching everything stop paying?
+
+    python -m e2e.scale [--staff 20,200,2000] [--periods 17,50]
+
+Writes artifacts/scale-<time>/scale.json and scale.html (inline SVG charts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from e2e.gate.report import _svg
+from e2e.gate.stats import median, percentile
+from e2e.metrics import load
+from e2e.options import ROOT
+from staffsync.dataset import generate
+
+TESTS = [
+    "e2e/test_initial_load.py::test_initial_load_should_render_staff_and_record_timings",
+    "e2e/test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
+]
+
+
+def point(
+    mode: str, periods: int, staff: int, latency: int, out: Path, artifacts: Path
+) -> dict[str, Any]:
+    dataset = out / f"dataset-{periods}x{staff}.json"
+    if not dataset.exists():
+        dataset.write_text(json.dumps(generate(periods, staff)), encoding="utf-8")
+    run_id = f"{out.name}-{mode}-{periods}x{staff}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *TESTS,
+        "--app-mode",
+        mode,
+        "--dataset",
+        str(dataset),
+        "--periods",
+        str(periods),
+        "--db-latency-ms",
+        str(latency),
+        "--gate",
+        "off",
+        "--run-id",
+        run_id,
+        "--artifacts",
+        str(artifacts),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+    ]
+    started = time.monotonic()
+    subprocess.run(cmd, cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = load(artifacts / run_id)
+
+    def vals(metric: str) -> list[float]:
+        return [s["value"] for s in run["samples"] if s["metric"] == metric]
+
+    nav = vals("navigation.latency_ms")
+    nan = float("nan")
+    return {
+        "mode": mode,
+        "periods": periods,
+        "staffPerPeriod": staff,
+        "memberships": run["environment"].get("dataset", {}).get("memberships"),
+        "firstRowMs": median(vals("initial_load.first_row_ms") or [nan]),
+        "initialBytes": median(vals("initial_load.ws_bytes_received") or [nan]),
+        "navP50Ms": median(nav) if nav else nan,
+        "navP95Ms": percentile(nav, 0.95) if nav else nan,
+        "heapAfterLoad": median(vals("heap.after_load_bytes") or [nan]),
+        "seconds": time.monotonic() - started,
+        "runId": run_id,
+    }
+
+
+def chart(points: list[dict[str, Any]], key: str, label: str, log: bool = True) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3))
+    for mode in ("legacy", "prefetch"):
+        for periods in sorted({p["periods"] for p in points}):
+            series = sorted(
+                (p["staffPerPeriod"], p[key])
+                for p in points
+                if p["mode"] == mode and p["periods"] == periods
+            )
+            ax.plot(
+                [s[0] for s in series],
+                [s[1] for s in series],
+                "o-",
+                label=f"{mode}, {periods} periods",
+                linestyle="-" if mode == "prefetch" else "--",
+            )
+    ax.set(xlabel="staff per period", ylabel=label, xscale="log")
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m e2e.scale",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--staff", default="20,200,2000", help="staff per period, comma-separated")
+    parser.add_argument("--periods", default="17,50", help="period counts, comma-separated")
+    parser.add_argument("--db-latency-ms", type=int, default=300)
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts")
+    args = parser.parse_args(argv)
+    out = args.artifacts / f"scale-{time.strftime('%Y%m%d-%H%M%S')}"
+    out.mkdir(parents=True)
+    points = []
+    for periods in (int(p) for p in args.periods.split(",")):
+        for staff in (int(s) for s in args.staff.split(",")):
+            for mode in ("legacy", "prefetch"):
+                p = point(mode, periods, staff, args.db_latency_ms, out, args.artifacts)
+                points.append(p)
+                print(
+                    f"{mode:8} {periods:3} periods x {staff:5} staff:"
+                    f" first row {p['firstRowMs']:8.0f} ms,"
+                    f" initial {p['initialBytes'] / 1e3:9.1f} KB, nav p50 {p['navP50Ms']:7.1f} ms,"
+                    f" p95 {p['navP95Ms']:7.1f} ms, heap {p['heapAfterLoad'] / 1e6:6.1f} MB",
+                    flush=True,
+                )
+    (out / "scale.json").write_text(json.dumps(points, indent=1) + "\n", encoding="utf-8")
+    body = (
+        "<!doctype html><meta charset='utf-8'><title>staffsync scale curve</title>"
+        f"<h1>Scale curve (database latency {args.db_latency_ms} ms)</h1>"
+        f"<h2>First staff row</h2>{chart(points, 'firstRowMs', 'ms')}"
+        f"<h2>Bytes received at load</h2>{chart(points, 'initialBytes', 'bytes')}"
+        f"<h2>Navigation p95</h2>{chart(points, 'navP95Ms', 'ms')}"
+        f"<h2>JS heap after load</h2>{chart(points, 'heapAfterLoad', 'bytes')}"
+    )
+    (out / "scale.html").write_text(body, encoding="utf-8")
+    print(f"written: {out / 'scale.json'}, {out / 'scale.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

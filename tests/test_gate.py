@@ -1,0 +1,173 @@
+"""The gate's statistics, levels, insufficient samples, baseline and exit statuses, on
+metrics files recorded from real runs (fixtures/recorded/)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.gate.kpis import Kpi, evaluate, level, load_kpis, statistic, verdict
+from e2e.gate.runner import GATE_FAILED, TESTS_AND_GATE_FAILED, exit_status, run_gate
+from e2e.gate.stats import compare, percentile
+from e2e.options import ROOT
+
+RECORDED = ROOT / "fixtures" / "recorded"
+KPIS = ROOT / "fixtures" / "kpis.json"
+
+
+def recorded(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RECORDED / f"{name}-metrics.json").read_text())
+    return data
+
+
+def sample(metric: str, value: float, **tags: str) -> dict[str, Any]:
+    return {"metric": metric, "value": value, "unit": "ms", "test": "t", "tags": tags}
+
+
+def kpi(**overrides: Any) -> Kpi:
+    base: dict[str, Any] = {
+        "id": "k",
+        "title": "k",
+        "metric": "m",
+        "statistic": "p95",
+        "unit": "ms",
+        "target": 100.0,
+        "fail": 1000.0,
+        "min_samples": 20,
+    }
+    return Kpi(**{**base, **overrides})
+
+
+def test_percentile_should_interpolate_like_numpy() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.95) == pytest.approx(95.05)
+    assert percentile(values, 0.5) == pytest.approx(50.5)
+    assert percentile([7.0], 0.95) == 7.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(50, "pass"), (100, "pass"), (101, "warn"), (1000, "warn"), (1001, "fail")],
+)
+def test_levels_should_follow_target_and_fail(value: float, expected: str) -> None:
+    assert level(kpi(), value) == expected
+
+
+def test_levels_should_invert_when_higher_is_better() -> None:
+    stability = kpi(target=0.999, fail=0.95, higher_is_better=True)
+    assert [level(stability, v) for v in (1.0, 0.99, 0.9)] == ["pass", "warn", "fail"]
+
+
+def test_too_few_samples_should_be_insufficient_not_passed() -> None:
+    samples = [sample("m", 1.0) for _ in range(19)]
+    (result,) = evaluate([kpi()], samples)
+    assert result.level == "insufficient"
+    assert result.samples == 19
+    assert "needs 20" in result.note
+    assert verdict([result]) == "insufficient"
+
+
+def test_filters_and_ratio_of_sums_should_use_only_matching_samples() -> None:
+    ratio = kpi(
+        statistic="ratio_of_sums",
+        metric="e",
+        denominator="o",
+        filter={"fault": "no"},
+        min_samples=1,
+        target=0.01,
+        fail=0.02,
+    )
+    samples = [
+        sample("e", 1, fault="no"),
+        sample("o", 200, fault="no"),
+        sample("e", 50, fault="yes"),
+        sample("o", 50, fault="yes"),
+    ]
+    assert statistic(ratio, samples) == (0.005, 1)
+
+
+def test_recorded_healthy_run_should_pass_every_kpi_with_data() -> None:
+    run = recorded("healthy")
+    results = {r.id: r for r in evaluate(load_kpis(KPIS), run["samples"])}
+    assert results["navigation_p95"].level == "pass"
+    assert results["navigation_p95"].samples >= 20
+    assert results["writes_lost"].value == 0
+    assert all(r.level in ("pass", "insufficient") for r in results.values()), results
+
+
+def test_recorded_legacy_run_should_fail_the_prefetch_promises() -> None:
+    run = recorded("legacy")
+    results = {r.id: r for r in evaluate(load_kpis(KPIS), run["samples"])}
+    assert results["sockets_per_navigation"].level == "fail"
+    assert results["navigation_p95"].value is not None
+    assert results["navigation_p95"].value > 300  # every switch waits for the database
+    assert verdict(list(results.values())) == "fail"
+
+
+def test_baseline_should_flag_a_significant_regression() -> None:
+    fast = [10.0 + i % 5 for i in range(40)]
+    slow = [v * 3 for v in fast]
+    flagged = compare(fast, slow)
+    assert flagged is not None
+    assert flagged.worse
+    assert flagged.p_value < 0.001
+    same = compare(fast, list(reversed(fast)))
+    assert same is not None
+    assert not same.worse
+    assert compare(fast[:3], slow) is None  # too few samples to test
+
+
+def test_baseline_regression_should_turn_a_pass_into_a_warning() -> None:
+    healthy = recorded("healthy")["samples"]
+    slower = [
+        dict(s, value=s["value"] * 2.5) if s["metric"] == "navigation.latency_ms" else s
+        for s in healthy
+    ]
+    results = {r.id: r for r in evaluate(load_kpis(KPIS), slower, baseline=healthy)}
+    nav = results["navigation_p95"]
+    assert nav.baseline is not None
+    assert nav.baseline["regression"] is True
+    assert nav.level == "warn"
+    assert "Mann-Whitney" in nav.note
+
+
+@pytest.mark.parametrize(
+    ("tests_failed", "gate", "mode", "status"),
+    [
+        (False, "pass", "strict", 0),
+        (True, "pass", "strict", 1),
+        (False, "fail", "strict", GATE_FAILED),
+        (True, "fail", "strict", TESTS_AND_GATE_FAILED),
+        (False, "insufficient", "strict", GATE_FAILED),
+        (False, "fail", "warn", 0),
+        (False, "warn", "strict", 0),
+    ],
+)
+def test_exit_status_should_tell_tests_and_gate_apart(
+    tests_failed: bool, gate: str, mode: str, status: int
+) -> None:
+    assert exit_status(tests_failed, gate, mode) == status
+
+
+def test_gate_should_write_gate_json_history_and_report(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(RECORDED / "healthy-metrics.json", run_dir / "metrics.json")
+    outcome = run_gate(run_dir, KPIS)
+    gate = json.loads(outcome.gate_path.read_text())
+    assert gate["verdict"] == outcome.verdict
+    assert {k["id"] for k in gate["kpis"]} == {k.id for k in load_kpis(KPIS)}
+    history = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert len(history) == 1
+    assert json.loads(history[0])["kpis"]["navigation_p95"]["level"] == "pass"
+    run_gate(run_dir, KPIS)  # a second run makes a trend
+    html = outcome.report_path.read_text()
+    assert html.count("<svg") >= 5  # latency x2, heap, reconnect, propagation, trend
+    for fetch in ('src="http', 'href="http', "<script src", "<link"):
+        assert fetch not in html, f"the report would fetch something: {fetch}"
+    assert "<h2>Gate: " in html.split("Navigation latency")[0]  # the gate table comes first
+    assert len(html) < 400_000
