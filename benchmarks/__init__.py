@@ -1,0 +1,1 @@
+"""Benchmarks of the reference app and of the suite's probe (figures, not pass/fail)."""

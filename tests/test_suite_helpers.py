@@ -1,0 +1,40 @@
+"""The suite's own arithmetic and replay helpers, without a browser."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from e2e.catalogue import CATALOGUE, verdict
+from e2e.navigation import jump_sequence, slope_per
+from e2e.proof import MATRIX
+
+
+def test_jump_sequence_should_replay_from_its_seed() -> None:
+    first = jump_sequence(random.Random("483:test_x"), 17, 0, 10)
+    again = jump_sequence(random.Random("483:test_x"), 17, 0, 10)
+    other = jump_sequence(random.Random("484:test_x"), 17, 0, 10)
+    assert first == again
+    assert first != other
+    assert all(a != b for a, b in zip([0, *first], first, strict=False)), "a jump must move"
+    assert all(0 <= p < 17 for p in first)
+
+
+def test_slope_should_be_growth_per_hundred() -> None:
+    xs = [0.0, 32.0, 64.0, 96.0]
+    assert slope_per(xs, [1000.0 + 10 * x for x in xs], 100) == pytest.approx(1000.0)
+    assert slope_per(xs, [5.0, 5.0, 5.0, 5.0], 100) == 0.0
+
+
+def test_verdict_should_name_each_defect_and_the_evidence() -> None:
+    message = verdict("period 3", "period 2", ("F2", "F6"), "artifacts/run/x")
+    assert "Expected period 3; saw period 2" in message
+    assert f"F2: {CATALOGUE['F2']}" in message
+    assert f"F6: {CATALOGUE['F6']}" in message
+    assert message.endswith("Evidence: artifacts/run/x")
+
+
+def test_proof_matrix_should_cover_the_whole_catalogue() -> None:
+    assert set(MATRIX) == set(CATALOGUE)
+    assert all(row.tests for row in MATRIX.values())
