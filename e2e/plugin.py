@@ -153,7 +153,7 @@ def metrics_recorder(pytestconfig: pytest.Config) -> MetricsRecorder:
 @pytest.fixture(scope="session")
 def target(suite_config: SuiteConfig, metrics_recorder: MetricsRecorder) -> Iterator[Target]:
     for t in target_fixture(suite_config, suite_config.run_dir / "app"):
-        health = t.app.health()[1] if t.app else {}
+        health = t.health()
         metrics_recorder.environment["app"] = {
             "version": health.get("version"),
             "periods": health.get("periods"),

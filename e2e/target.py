@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,17 @@ class Target:
     def rows(self) -> dict[int, list[dict[str, Any]]]:
         with self.wire() as client:
             return client.all_periods()
+
+    def health(self) -> dict[str, Any]:
+        """The target's /health body (for the run's environment); {} when unreadable."""
+        try:
+            with urllib.request.urlopen(self.base_url + "/health", timeout=5) as resp:
+                body: dict[str, Any] = json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            body = json.loads(exc.read() or b"{}")
+        except (OSError, ValueError):
+            body = {}
+        return body
 
     def require_app(self) -> AppProcess:
         """The embedded app process; tests that kill or freeze it skip on a deployment."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,6 +78,8 @@ def answered(client: WireClient, frame: str | bytes) -> dict[str, Any]:
         replies.append(reply)
 
 
+# websockets draws frame masks from the random module while hypothesis is generating
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 def test_random_frames_should_never_hurt_the_server(app: AppProcess) -> None:
     fuzzer, bystander = WireClient(app.ws_url), WireClient(app.ws_url + "?period=4")
     before = bystander.all_periods()
