@@ -51,7 +51,8 @@ async def arrival(ws: aiohttp.ClientWebSocketResponse, sent_at: float) -> float:
 
 async def broadcast(url: str, clients: int, count: int) -> list[float]:
     """Time from a write's send to its arrival at each of `clients` other sockets (ms)."""
-    async with aiohttp.ClientSession() as session:
+    connector = aiohttp.TCPConnector(limit=0)  # the default pool stops at 100 connections
+    async with aiohttp.ClientSession(connector=connector) as session:
         sockets = [await session.ws_connect(url) for _ in range(clients + 1)]
         for ws in sockets:
             await ws.receive_str()

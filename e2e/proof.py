@@ -20,6 +20,7 @@ from pathlib import Path
 
 from e2e.catalogue import CATALOGUE
 from e2e.options import ROOT
+from e2e.subrun import run_suite
 
 E2E = "e2e/"
 
@@ -95,27 +96,6 @@ class Result:
     note: str = ""
 
 
-def pytest_run(tests: list[str], options: list[str], run_id: str, artifacts: Path) -> Path:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *tests,
-        *options,
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--run-id",
-        run_id,
-        "--artifacts",
-        str(artifacts),
-        "-m",
-        "",
-    ]
-    subprocess.run(cmd, cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return artifacts / run_id
-
-
 def failures(run_dir: Path) -> dict[str, str]:
     """test name -> failure message, from the run's JUnit XML (errors count too)."""
     junit = run_dir / "junit.xml"
@@ -133,7 +113,7 @@ def failures(run_dir: Path) -> dict[str, str]:
 def prove(defect: str, artifacts: Path, stamp: str) -> Result:
     row = MATRIX[defect]
     started = time.monotonic()
-    run_dir = pytest_run(
+    run_dir = run_suite(
         [E2E + t for t in row.tests],
         ["--defect", defect, "--gate", "off", *row.options],
         f"proof-{stamp}-{defect}",
@@ -153,7 +133,7 @@ def healthy(artifacts: Path, stamp: str, defects: list[str]) -> Result:
     options = sorted({o for d in defects for o in MATRIX[d].options if o.startswith("--idle")})
     extra = ["--idle-seconds", "20"] if options else []
     started = time.monotonic()
-    run_dir = pytest_run(tests, ["--gate", "off", *extra], f"proof-{stamp}-healthy", artifacts)
+    run_dir = run_suite(tests, ["--gate", "off", *extra], f"proof-{stamp}-healthy", artifacts)
     failed = failures(run_dir)
     return Result(
         "healthy",
@@ -203,7 +183,7 @@ def repeat(times: int, hog: bool, artifacts: Path) -> int:
     figures: dict[str, list[float]] = {k: [] for k in HEADLINES}
     try:
         for n in range(times):
-            run_dir = pytest_run([], ["--gate", "warn"], f"flake-{stamp}-{n:02d}", artifacts)
+            run_dir = run_suite([], ["--gate", "warn"], f"flake-{stamp}-{n:02d}", artifacts)
             for name in failures(run_dir):
                 per_test[name] = per_test.get(name, 0) + 1
             gate = (

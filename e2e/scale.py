@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from e2e.gate.report import _svg
 from e2e.gate.stats import median, percentile
 from e2e.metrics import load
 from e2e.options import ROOT
+from e2e.subrun import run_suite
 from staffsync.dataset import generate
 
 TESTS = [
@@ -40,11 +40,7 @@ def point(
     if not dataset.exists():
         dataset.write_text(json.dumps(generate(periods, staff)), encoding="utf-8")
     run_id = f"{out.name}-{mode}-{periods}x{staff}"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *TESTS,
+    options = [
         "--app-mode",
         mode,
         "--dataset",
@@ -55,17 +51,9 @@ def point(
         str(latency),
         "--gate",
         "off",
-        "--run-id",
-        run_id,
-        "--artifacts",
-        str(artifacts),
-        "-q",
-        "-p",
-        "no:cacheprovider",
     ]
     started = time.monotonic()
-    subprocess.run(cmd, cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    run = load(artifacts / run_id)
+    run = load(run_suite(TESTS, options, run_id, artifacts))
 
     def vals(metric: str) -> list[float]:
         return [s["value"] for s in run["samples"] if s["metric"] == metric]

@@ -69,9 +69,6 @@ class NetworkLog:
         ws.on("close", lambda _: setattr(record, "closed_at", time.monotonic()))
 
     # -- questions the tests ask ----------------------------------------------------
-    def open_sockets(self) -> list[SocketRecord]:
-        return [s for s in self.sockets if s.is_open]
-
     def sockets_opened_since(self, t: float) -> list[SocketRecord]:
         return [s for s in self.sockets if s.opened_at >= t]
 
@@ -90,18 +87,3 @@ class NetworkLog:
 
     def sent_of(self, kind: str) -> list[Frame]:
         return [f for s in self.sockets for f in s.frames if f.sent and f.type == kind]
-
-    def connected_ratio(self, start: float, end: float) -> float:
-        """Share of [start, end] with at least one socket open."""
-        spans = sorted(
-            (max(s.opened_at, start), min(s.closed_at or end, end))
-            for s in self.sockets
-            if s.opened_at < end and (s.closed_at or end) > start
-        )
-        covered, cursor = 0.0, start
-        for a, b in spans:
-            a = max(a, cursor)
-            if b > a:
-                covered += b - a
-                cursor = b
-        return covered / (end - start) if end > start else 0.0
