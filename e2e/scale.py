@@ -87,7 +87,7 @@ def chart(points: list[dict[str, Any]], key: str, label: str, log: bool = True) 
             ax.plot(
                 [s[0] for s in series],
                 [s[1] for s in series],
-                "o-",
+                marker="o",
                 label=f"{mode}, {periods} periods",
                 linestyle="-" if mode == "prefetch" else "--",
             )
