@@ -67,14 +67,18 @@ def drive(
     return run
 
 
+def forward_from(start: int, periods: int) -> list[int]:
+    """Up to SWITCHES periods after `start`, one step each."""
+    return [start + i + 1 for i in range(min(SWITCHES, periods - 1 - start))]
+
+
 @pytest.mark.smoke
 def test_rapid_forward_switching_should_end_on_the_last_period(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
     user = open_user("A")
     truth = target.truth()
-    start = user.schedule.current_period()
-    targets = [start + i + 1 for i in range(min(SWITCHES, len(truth) - 1 - start))]
+    targets = forward_from(user.schedule.current_period(), len(truth))
     run = drive(user, targets, lambda _: user.schedule.next(), measure, "rapid-forward")
     check_run(user, run, truth, measure)
 
@@ -114,8 +118,7 @@ def test_keyboard_switching_should_behave_like_the_buttons(
 ) -> None:
     user = open_user("A")
     truth = target.truth()
-    start = user.schedule.current_period()
-    targets = [start + i + 1 for i in range(min(SWITCHES, len(truth) - 1 - start))]
+    targets = forward_from(user.schedule.current_period(), len(truth))
     run = drive(user, targets, lambda _: user.schedule.press_next_key(), measure, "rapid-key")
     check_run(user, run, truth, measure)
     event_timings = [e for e in user.probe.event_timings() if e["name"] == "keydown"]

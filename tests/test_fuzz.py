@@ -11,19 +11,9 @@ from hypothesis import strategies as st
 
 from e2e.app_process import AppProcess
 from e2e.wire import WireClient
+from staffsync.protocol import CLIENT_TYPES
 
-TYPES = [
-    "SYNC_ALL_PERIODS_REQUEST",
-    "SYNC_REQUEST",
-    "STAFF_UPDATE",
-    "STAFF_CREATE",
-    "STAFF_DELETE",
-    "PING",
-    "PONG",
-    "ERROR",
-    "",
-    "staff_update",
-]
+TYPES = [*sorted(CLIENT_TYPES), "PONG", "ERROR", "", "staff_update"]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
     lambda inner: (
