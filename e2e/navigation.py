@@ -75,15 +75,6 @@ def record(run: SwitchRun, measure: TestMetrics, kind: str) -> None:
     measure("navigation.sequence_wall_s", run.wall_s, "s", kind=kind)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def sweep(user: User, periods: int) -> int:
     """Next to the last period, then previous back to the first, waiting for each.
     Returns the number of navigations made."""

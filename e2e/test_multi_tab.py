@@ -146,13 +146,21 @@ def converge(a: User, b: User, target: Target, staff_id: str, where: list[int]) 
     return next(r for r in rows[where[0]] if r["id"] == staff_id)
 
 
-def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, target: Target) -> None:
+def two_tabs_on_one_member(
+    open_user: OpenUser, target: Target, skip: int
+) -> tuple[User, User, str, list[int]]:
+    """Two users looking at the same period of the same (the `skip`-th) staff member."""
     rows = target.rows()
-    staff_id = pick_member(rows, 4, skip=2)
+    staff_id = pick_member(rows, 4, skip=skip)
     where = periods_of(rows, staff_id)
     a, b = open_user("A"), open_user("B")
     visit(a, where[0])
     visit(b, where[0])
+    return a, b, staff_id, where
+
+
+def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, target: Target) -> None:
+    a, b, staff_id, where = two_tabs_on_one_member(open_user, target, skip=2)
     a.schedule.rename_staff(staff_id, "Name From A")
     b.schedule.rename_staff(staff_id, "Name From B")
     server = converge(a, b, target, staff_id, where)
@@ -171,12 +179,7 @@ def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, targ
 def test_concurrent_edits_of_different_fields_should_both_survive(
     open_user: OpenUser, target: Target
 ) -> None:
-    rows = target.rows()
-    staff_id = pick_member(rows, 4, skip=3)
-    where = periods_of(rows, staff_id)
-    a, b = open_user("A"), open_user("B")
-    visit(a, where[0])
-    visit(b, where[0])
+    a, b, staff_id, where = two_tabs_on_one_member(open_user, target, skip=3)
     a.schedule.rename_staff(staff_id, "Merged Name")
     b.schedule.set_position(staff_id, "Bartender")
     server = converge(a, b, target, staff_id, where)

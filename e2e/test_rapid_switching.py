@@ -14,8 +14,9 @@ from e2e.checks import (
     assert_shows_truth,
     assert_snapshots_true,
 )
+from e2e.gate.stats import percentile
 from e2e.metrics import TestMetrics
-from e2e.navigation import SwitchRun, jump_sequence, percentile, record, run_switches
+from e2e.navigation import SwitchRun, jump_sequence, record, run_switches
 from e2e.options import SuiteConfig
 from e2e.plugin import OpenUser
 from e2e.target import Target

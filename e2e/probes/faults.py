@@ -20,14 +20,11 @@ class SocketControl:
     def __init__(self, context: BrowserContext) -> None:
         self.live: list[tuple[WebSocketRoute, WebSocketRoute]] = []
         self.refusing = False
-        self.refused = 0
-        self.outages: list[tuple[float, float]] = []
         self.page: Page | None = None
         context.route_web_socket(SOCKETS, self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
         if self.refusing:
-            self.refused += 1
             ws.close(code=GOING_AWAY, reason="outage")
             return
         server = ws.connect_to_server()
@@ -59,10 +56,8 @@ class SocketControl:
     def outage(self) -> Iterator[None]:
         """Cut every socket and refuse new ones until the block ends."""
         self.refusing = True
-        started = time.monotonic()
         self.cut()
         try:
             yield
         finally:
             self.refusing = False
-            self.outages.append((started, time.monotonic()))

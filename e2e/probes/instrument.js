@@ -10,7 +10,6 @@
     errors: [],        // uncaught errors and rejections
     firstRowAt: null,  // ms since navigation start, first frame showing a staff row
     waiting: null,     // the navigation being measured
-    lastInputAt: null,
     watching: {},      // staff name -> epoch ms when a row first showed it
     recording: true,   // false: keep no history (heap measurements must not count the probe)
   };
@@ -60,7 +59,6 @@
 
   const onInput = (event) => {
     if (!event.isTrusted) return;
-    probe.lastInputAt = event.timeStamp;
     const w = probe.waiting;
     if (w && w.inputAt === null) {
       w.inputAt = event.timeStamp;

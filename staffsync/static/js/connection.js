@@ -54,7 +54,6 @@ export class Connection {
     this.ws = ws;
     ws.onmessage = (event) => {
       if (ws !== this.ws) return;
-      this.lastFrameAt = performance.now();
       this.pongDeadline = null;
       let frame;
       try {
