@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from e2e.catalogue import verdict
+from e2e.metrics import TestMetrics
+from e2e.target import Target
 from e2e.users import User
+from e2e.wire import rows_by_id
+
+
+def assert_persisted(
+    user: User,
+    target: Target,
+    writes: dict[str, dict[str, Any]],
+    measure: TestMetrics,
+    defects: tuple[str, ...] = ("F8", "F9"),
+) -> None:
+    """The database (read through the protocol) holds every confirmed write: staff id ->
+    the fields written. Records `writes.lost`, the number of writes it does not hold."""
+    rows = rows_by_id(target.rows())
+    lost = {
+        staff_id: {k: rows[staff_id].get(k) for k in fields} if staff_id in rows else "no row"
+        for staff_id, fields in writes.items()
+        if staff_id not in rows or any(rows[staff_id].get(k) != v for k, v in fields.items())
+    }
+    measure("writes.lost", len(lost), "count")
+    assert not lost, verdict(
+        f"the database to hold every confirmed write {writes}",
+        f"{len(lost)} lost; it holds {lost}",
+        defects,
+        user.evidence,
+    )
 
 
 def assert_shows_truth(user: User, truth: dict[int, list[str]], period: int) -> None:

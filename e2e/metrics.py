@@ -3,7 +3,11 @@
 Format (schema 1), documented in the README:
 {"schema": 1, "runId", "startedAt", "finishedAt", "environment": {...},
  "outcomes": {nodeid: "passed"|"failed"|"skipped"},
+ "tests": {nodeid: {"outcome", "measures": [metric], "tags": {...}, "reason"}},
  "samples": [{"metric", "value", "unit", "test", "tags": {...}}]}
+
+"tests" lists every selected test with the metrics it declares (`@pytest.mark.measures`),
+so that the gate can tell a KPI nobody measured from one measured too little.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class MetricsRecorder:
     samples: list[Sample] = field(default_factory=list)
     environment: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
+    tests: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def record(self, metric: str, value: float, unit: str, test: str, **tags: object) -> None:
         self.samples.append(
@@ -47,6 +52,7 @@ class MetricsRecorder:
             "finishedAt": time.time(),
             "environment": self.environment,
             "outcomes": self.outcomes,
+            "tests": self.tests,
             "samples": [asdict(s) for s in self.samples],
         }
 
@@ -55,16 +61,32 @@ class MetricsRecorder:
         path.write_text(json.dumps(self.as_json(), indent=1) + "\n", encoding="utf-8")
 
 
+class UndeclaredMetric(RuntimeError):
+    """A test recorded a metric it does not declare; the gate would misjudge its coverage."""
+
+
 class TestMetrics:
-    """The recorder bound to one test: `measure("navigation.latency_ms", 3.1, "ms")`."""
+    """The recorder bound to one test: `measure("navigation.latency_ms", 3.1, "ms")`.
+
+    Only the metrics the test declares (`@pytest.mark.measures`, plus those its fixtures
+    record) may be recorded, so that the declaration the gate reads stays true.
+    """
 
     __test__ = False  # not a test class
 
-    def __init__(self, recorder: MetricsRecorder, test: str) -> None:
+    def __init__(
+        self, recorder: MetricsRecorder, test: str, declared: frozenset[str] | None = None
+    ) -> None:
         self.recorder = recorder
         self.test = test
+        self.declared = declared
 
     def __call__(self, metric: str, value: float, unit: str, **tags: object) -> None:
+        if self.declared is not None and metric not in self.declared:
+            raise UndeclaredMetric(
+                f"{self.test} records {metric!r} but does not declare it: add it to the"
+                " test's @pytest.mark.measures(...)"
+            )
         self.recorder.record(metric, value, unit, self.test, **tags)
 
 

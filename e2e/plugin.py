@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext
 from e2e import options
 from e2e.browser import QUIET_FLAGS, find_chromium
 from e2e.gate.runner import GateOutcome, exit_status, run_gate, table
+from e2e.gate.units import level_label
 from e2e.metrics import MetricsRecorder, TestMetrics
 from e2e.options import SuiteConfig
 from e2e.target import Target, target_fixture
@@ -26,6 +27,26 @@ RECORDER_KEY = pytest.StashKey[MetricsRecorder]()
 GATE_KEY = pytest.StashKey[GateOutcome]()
 EXIT_KEY = pytest.StashKey[int]()
 E2E_DIR = Path(__file__).resolve().parent
+# What the `open_user` fixture records for every page it opens (see record_user).
+OPEN_USER_METRICS = frozenset(
+    {
+        "initial_load.first_row_ms",
+        "heap.after_load_bytes",
+        "connection.connected_ratio",
+        "errors.count",
+        "errors.operations",
+    }
+)
+
+
+def declared_metrics(item: pytest.Item) -> frozenset[str]:
+    """The metrics a test may record: its `measures` marks plus what its fixtures record."""
+    declared: set[str] = set()
+    for mark in item.iter_markers("measures"):
+        declared.update(str(m) for m in mark.args)
+    if "open_user" in getattr(item, "fixturenames", ()):
+        declared |= OPEN_USER_METRICS
+    return frozenset(declared)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +84,24 @@ def pytest_configure(config: pytest.Config) -> None:
         latest.symlink_to(suite.run_id)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note every selected test and what it measures, for the gate's coverage."""
+    recorder = session.config.stash.get(RECORDER_KEY, None)
+    if recorder is None:
+        return
+    for item in session.items:
+        recorder.tests[item.nodeid] = {
+            "measures": sorted(declared_metrics(item)),
+            "tags": {"fault": "yes" if item.get_closest_marker("fault") else "no"},
+        }
+    opt = session.config.option
+    recorder.environment["selection"] = {
+        "markers": opt.markexpr or "",
+        "keywords": opt.keyword or "",
+        "tests": len(session.items),
+    }
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     suite = config.stash.get(CONFIG_KEY, None)
     if suite is None or RECORDER_KEY not in config.stash:
@@ -83,6 +122,10 @@ def pytest_runtest_makereport(
     recorder = item.config.stash.get(RECORDER_KEY, None)
     if recorder is not None and (report.when == "call" or report.outcome != "passed"):
         recorder.outcomes[item.nodeid] = report.outcome
+        entry = recorder.tests.setdefault(item.nodeid, {"measures": [], "tags": {}})
+        entry["outcome"] = report.outcome
+        if report.skipped and isinstance(report.longrepr, tuple):
+            entry["reason"] = str(report.longrepr[2]).removeprefix("Skipped: ")
     if report.failed and "nav_rng" in getattr(item, "fixturenames", ()):
         suite = item.config.stash[CONFIG_KEY]
         report.sections.append(
@@ -130,7 +173,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     effect = {"strict": "decides the exit status", "warn": "reported only"}[suite.gate]
     terminalreporter.write_line(
-        f"GATE VERDICT: {outcome.verdict.upper()} ({effect}); exit status {config.stash[EXIT_KEY]}"
+        f"GATE VERDICT: {level_label(outcome.verdict)} ({effect});"
+        f" exit status {config.stash[EXIT_KEY]}"
     )
     terminalreporter.write_line(f"report: {outcome.report_path}")
 
@@ -201,7 +245,7 @@ def _playwright_version() -> str:
 
 @pytest.fixture
 def measure(request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder) -> TestMetrics:
-    return TestMetrics(metrics_recorder, request.node.nodeid)
+    return TestMetrics(metrics_recorder, request.node.nodeid, declared_metrics(request.node))
 
 
 @pytest.fixture
@@ -237,7 +281,9 @@ def open_user(
         user = make_user(new_context, name or f"user{len(users) + 1}", evidence, control_sockets)
         users.append(user)
         user.open(mode or suite_config.app_mode)
+        # One sample of each per page load: tests read them, never record them again.
         measure("initial_load.first_row_ms", user.probe.first_row_ms(), "ms")
+        measure("heap.after_load_bytes", user.heap.used_after_gc(), "bytes")
         return user
 
     yield open_

@@ -18,6 +18,12 @@ from e2e.users import User
 # KB either way). Judged on the least-squares slope over every checkpoint, not one pair.
 LEAK_BYTES_PER_100 = 1024 * 1024
 MIN_CHECKPOINTS = 4
+HEAP_METRICS = (
+    "heap.used_bytes",
+    "heap.growth_per_100_nav_bytes",
+    "heap.after_navigations_bytes",
+    "heap.after_soak_bytes",
+)
 
 
 def heap_run(user: User, navigations: int, measure: TestMetrics, kind: str) -> float:
@@ -50,11 +56,11 @@ def heap_run(user: User, navigations: int, measure: TestMetrics, kind: str) -> f
     return growth
 
 
+@pytest.mark.measures(*HEAP_METRICS, "renderer.rss_bytes", "server.rss_bytes")
 def test_heap_should_not_grow_with_navigation(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
-    user = open_user("A")
-    measure("heap.after_load_bytes", user.heap.used_after_gc(), "bytes")
+    user = open_user("A")  # records the heap after load
     heap_run(user, suite_config.memory_navigations, measure, "navigations")
     for rss in renderer_rss_bytes():
         measure("renderer.rss_bytes", rss, "bytes")
@@ -63,6 +69,7 @@ def test_heap_should_not_grow_with_navigation(
 
 
 @pytest.mark.soak
+@pytest.mark.measures(*HEAP_METRICS)
 def test_soak_navigation_should_keep_the_heap_flat(
     open_user: OpenUser, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:

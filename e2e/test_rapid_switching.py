@@ -28,6 +28,15 @@ LONG_TASK_MS = 50
 # are tolerated (a GC, a busy 2-core machine, the trace recorder); a navigation that blocks
 # shows in every switch.
 MAX_JANKY_SWITCHES = 2
+SWITCH_METRICS = (
+    "navigation.latency_ms",
+    "navigation.superseded",
+    "navigation.sequence_wall_s",
+    "navigation.rapid_p50_ms",
+    "navigation.long_task_ms",
+    "navigation.janky_switches",
+)
+pytestmark = pytest.mark.measures(*SWITCH_METRICS)
 
 
 def check_run(
@@ -114,6 +123,7 @@ def test_rapid_random_jumps_should_end_on_the_last_requested_period(
     check_run(user, run, truth, measure)
 
 
+@pytest.mark.measures("navigation.event_timing_ms")
 def test_keyboard_switching_should_behave_like_the_buttons(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:

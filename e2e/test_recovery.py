@@ -9,7 +9,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from e2e.catalogue import verdict
-from e2e.checks import assert_one_socket
+from e2e.checks import assert_one_socket, assert_persisted
 from e2e.metrics import TestMetrics
 from e2e.options import SuiteConfig
 from e2e.plugin import OpenUser
@@ -18,23 +18,30 @@ from e2e.target import Target
 from e2e.users import User
 
 RECONNECT_TIMEOUT_MS = 30_000
+CUTS = 3
+
+
+def record_reconnect(
+    user: User, since: float, measure: TestMetrics, kind: str, defects: tuple[str, ...]
+) -> None:
+    """Waits for the reconnect and records `recovery.reconnect_ms`: page time `since` (the
+    fault's end) to the badge saying "connected" again (or to the next socket's open, for
+    a page that never showed another state)."""
+    user.probe.wait_reconnected(since, RECONNECT_TIMEOUT_MS, defects, user.evidence)
+    at = user.probe.connected_after(since)
+    if at is None:
+        opened = [s.open_at for s in user.probe.sockets() if s.open_at and s.open_at >= since]
+        at = min(opened) if opened else None
+    assert at is not None, verdict(
+        "a connection after the fault", user.probe.describe(), ("F3",), user.evidence
+    )
+    measure("recovery.reconnect_ms", at - since, "ms", kind=kind)
 
 
 def with_control(open_user: OpenUser) -> tuple[User, SocketControl]:
     user = open_user("A", control_sockets=True)
     assert user.control is not None
     return user, user.control
-
-
-def wait_connected(
-    user: User, defects: tuple[str, ...], timeout_ms: float = RECONNECT_TIMEOUT_MS
-) -> None:
-    expect(
-        user.schedule.badge,
-        verdict(
-            "the client to reconnect on its own", "it stayed disconnected", defects, user.evidence
-        ),
-    ).to_have_attribute("data-state", "connected", timeout=timeout_ms)
 
 
 def wait_state(user: User, state: str) -> None:
@@ -80,9 +87,9 @@ def outage_round(
             verdict("the offline edit shown as pending", "no pending edit", ("F8",), user.evidence),
         ).to_have_attribute("data-count", "1")
         control.hold(until=time.monotonic() + seconds)
+        back_in_page = user.probe.now()  # taken before the outage ends: no reconnect is missed
     back = time.monotonic()
-    wait_connected(user, ("F3", "F4"))
-    measure("recovery.reconnect_ms", (time.monotonic() - back) * 1000, "ms", kind=kind)
+    record_reconnect(user, back_in_page, measure, kind, ("F3", "F4"))
     expect(
         user.schedule.name_cell(theirs),
         verdict(
@@ -100,40 +107,47 @@ def outage_round(
         ("F8",),
         user.evidence,
     )
-    rows = {r["id"]: r for r in target.rows()[period]}
-    assert rows[mine]["name"] == my_name, verdict(
-        "the database to hold the offline edit", rows[mine]["name"], ("F8",), user.evidence
-    )
+    assert_persisted(user, target, {mine: {"name": my_name}, theirs: {"name": their_name}}, measure)
     expect(user.schedule.name_cell(mine)).to_have_text(my_name)
 
 
 @pytest.mark.smoke
 @pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
 def test_cut_socket_should_reconnect_and_resync(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
+    """Three cuts in a row: after each the client reconnects on its own, resyncs, and
+    shows what another user wrote meanwhile."""
     user, control = with_control(open_user)
-    theirs = member_in(target, user.schedule.current_period(), 2)
-    name = f"While Cut {time.monotonic_ns() % 10**6}"
-    assert control.cut() == 1
-    started = time.monotonic()
-    with target.wire() as other:
-        other.update(theirs, {"name": name})
-    wait_connected(user, ("F3", "F13"))
-    measure("recovery.reconnect_ms", (time.monotonic() - started) * 1000, "ms", kind="cut")
-    expect(
-        user.schedule.name_cell(theirs),
-        verdict(
-            "an edit made while cut to appear after the resync",
-            "the old name",
-            ("F7",),
-            user.evidence,
-        ),
-    ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
+    period = user.schedule.current_period()
+    written = {}
+    for cut in range(CUTS):
+        theirs = member_in(target, period, 2 + cut)
+        name = f"While Cut {cut} {time.monotonic_ns() % 10**6}"
+        assert control.cut() == 1, verdict(
+            "one socket to cut", user.probe.describe(), ("F1", "F13"), user.evidence
+        )
+        cut_in_page = user.probe.now()
+        with target.wire() as other:
+            other.update(theirs, {"name": name})
+        written[theirs] = {"name": name}
+        record_reconnect(user, cut_in_page, measure, "cut", ("F3", "F13"))
+        expect(
+            user.schedule.name_cell(theirs),
+            verdict(
+                "an edit made while cut to appear after the resync",
+                "the old name",
+                ("F7",),
+                user.evidence,
+            ),
+        ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
+    assert_persisted(user, target, written, measure)
     assert_one_socket(user, whole_life=False)
 
 
 @pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
 def test_short_outage_should_lose_nothing(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -144,6 +158,7 @@ def test_short_outage_should_lose_nothing(
 
 @pytest.mark.slow
 @pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
 def test_long_outage_should_not_make_the_client_give_up(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -154,6 +169,7 @@ def test_long_outage_should_not_make_the_client_give_up(
 
 @pytest.mark.restarts_server
 @pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "server.restart_ready_s", "writes.lost")
 def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -168,24 +184,17 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     wait_state(user, "reconnecting")
     user.schedule.rename_staff(offline, "Typed While Down")
     control.hold(until=killed + suite_config.outage_seconds)
+    restart_in_page = user.probe.now()  # from the restart command: includes the start-up
     app.restart()
-    back = time.monotonic()
-    wait_connected(user, ("F3",))
-    measure("recovery.reconnect_ms", (time.monotonic() - back) * 1000, "ms", kind="server-restart")
+    record_reconnect(user, restart_in_page, measure, "server-restart", ("F3",))
     measure("server.restart_ready_s", app.ready_s, "s")
     wait_confirmed(user)
-    rows = {r["id"]: r for r in target.rows()[period]}
-    lost = [
-        n
-        for n, i in (("Confirmed Before Kill", confirmed), ("Typed While Down", offline))
-        if rows[i]["name"] != n
-    ]
-    measure("writes.lost", len(lost), "count")
-    assert not lost, verdict(
-        "every confirmed write in the database after kill -9 and restart",
-        f"lost {lost}",
+    assert_persisted(
+        user,
+        target,
+        {confirmed: {"name": "Confirmed Before Kill"}, offline: {"name": "Typed While Down"}},
+        measure,
         ("F9", "F8"),
-        user.evidence,
     )
     expect(user.schedule.name_cell(confirmed)).to_have_text("Confirmed Before Kill")
     assert_one_socket(user, whole_life=False)
@@ -193,6 +202,7 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
 
 @pytest.mark.restarts_server
 @pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms")
 def test_frozen_server_should_leave_exactly_one_live_socket(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -206,16 +216,15 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
         user.page.wait_for_function(
             "n => window.__ssProbe.sockets.length > n", arg=before, timeout=RECONNECT_TIMEOUT_MS
         )
+        thawed_in_page = user.probe.now()
     finally:
         app.thaw()
-    thawed = time.monotonic()
     user.page.wait_for_function(
         "n => window.__ssProbe.socketList().slice(0, n).every(s => s.closedAt !== null)",
         arg=before,
         timeout=RECONNECT_TIMEOUT_MS,
     )
-    wait_connected(user, ("F13",))
-    measure("recovery.reconnect_ms", (time.monotonic() - thawed) * 1000, "ms", kind="freeze")
+    record_reconnect(user, thawed_in_page, measure, "freeze", ("F13",))
     user.probe.wait_sent("PING", after=user.probe.now())  # settled: the next heartbeat
     assert_one_socket(user, whole_life=False)
     expect(
@@ -230,6 +239,7 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
 
 
 @pytest.mark.slow
+@pytest.mark.measures("connection.idle_s")
 def test_idle_connection_should_stay_open(
     open_user: OpenUser, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ class User:
     evidence: str
     control: SocketControl | None = None
     console_errors: list[str] = field(default_factory=list)
-    opened_at: float = field(default_factory=time.monotonic)
+    mode: str = ""  # the client mode asked for when the page was opened
     _heap: HeapProbe | None = None
 
     @property
@@ -36,8 +35,8 @@ class User:
             self._heap = HeapProbe(self.page)
         return self._heap
 
-    def open(self, mode: str | None) -> None:
-        self.opened_at = time.monotonic()
+    def open(self, mode: str) -> None:
+        self.mode = mode
         self.schedule.open(mode)
 
 

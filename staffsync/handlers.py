@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,13 @@ async def sync_one(ctx: Context, client: Client, payload: dict[str, Any], rid: s
 async def _publish(ctx: Context, client: Client, kind: str, body: dict[str, Any]) -> None:
     # F10: the sender is skipped and keeps its own optimistic value
     skip = client if ctx.defect == "F10" else None
-    await ctx.hub.broadcast(envelope(kind, body, client.client_id), skip=skip)
+    # When the write arrived and when it was broadcast (epoch ms), so that a slow propagation
+    # can be attributed to the sender, the server or the reader.
+    timing = {
+        "receivedAt": round(client.received_at, 3),
+        "broadcastAt": round(time.time() * 1000, 3),
+    }
+    await ctx.hub.broadcast(envelope(kind, body, client.client_id, serverTiming=timing), skip=skip)
 
 
 async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:

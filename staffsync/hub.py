@@ -16,6 +16,7 @@ class Client:
     ws: web.WebSocketResponse
     client_id: str
     period: int | None = None  # legacy connections are bound to one period
+    received_at: float = 0.0  # epoch ms at which the frame being handled arrived
 
     @property
     def mode(self) -> str:

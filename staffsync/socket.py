@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -74,6 +75,7 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
 
 
 async def _dispatch(ctx: Context, client: Client, raw: str, limit: int) -> None:
+    client.received_at = time.time() * 1000
     rid = None
     try:
         if len(raw.encode("utf-8", "surrogatepass")) > limit:

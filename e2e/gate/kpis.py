@@ -11,7 +11,8 @@ from typing import Any
 
 from e2e.gate.stats import compare, median, percentile
 
-LEVELS = ("pass", "warn", "fail", "insufficient")
+LEVELS = ("pass", "warn", "fail", "insufficient", "not_measured")
+NOT_MEASURED = "not_measured"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Kpi:
     denominator: str | None = None
     filter: dict[str, str] = field(default_factory=dict)
     higher_is_better: bool = False
+
+    @property
+    def metrics(self) -> set[str]:
+        """Every metric the KPI reads."""
+        return {self.metric, *self.also, *([self.denominator] if self.denominator else [])}
 
     @property
     def method(self) -> str:
@@ -127,16 +133,62 @@ def level(kpi: Kpi, value: float) -> str:
     return "pass"
 
 
+def unmeasured_reason(kpi: Kpi, tests: dict[str, dict[str, Any]] | None) -> str | None:
+    """Why no test could have measured `kpi` in this run, or None when one ran.
+
+    `tests` is the run's "tests" table (selected tests, the metrics each declares, static
+    tags such as fault, outcome and skip reason). A KPI whose feeding tests were not
+    selected, or were all skipped by design, was not measured; one whose tests ran and
+    still gave too few samples is insufficient. Runs recorded without the table (None)
+    are judged on their samples alone.
+    """
+    if tests is None:
+        return None
+    feeding = [
+        t
+        for t in tests.values()
+        if kpi.metrics & set(t.get("measures", ()))
+        and all(t.get("tags", {}).get(k, v) == v for k, v in kpi.filter.items())
+    ]
+    if not feeding:
+        where = ", ".join(f"{k}={v}" for k, v in kpi.filter.items())
+        return "no selected test measures it" + (f" ({where})" if where else "")
+    if any(t.get("outcome") in ("passed", "failed") for t in feeding):
+        return None
+    reasons = sorted({t.get("reason") or "skipped" for t in feeding})
+    if all(t.get("outcome") == "skipped" for t in feeding):
+        return "its tests were skipped for this target: " + "; ".join(reasons)
+    return "its tests did not run"
+
+
 def evaluate(
     kpis: list[Kpi],
     samples: list[dict[str, Any]],
     baseline: list[dict[str, Any]] | None = None,
     regression_level: str = "warn",
+    tests: dict[str, dict[str, Any]] | None = None,
 ) -> list[KpiResult]:
     results = []
     for kpi in kpis:
         value, n = statistic(kpi, samples)
         note = ""
+        unmeasured = unmeasured_reason(kpi, tests) if n == 0 else None
+        if unmeasured is not None:
+            results.append(
+                KpiResult(
+                    kpi.id,
+                    kpi.title,
+                    None,
+                    kpi.unit,
+                    kpi.target,
+                    kpi.fail,
+                    NOT_MEASURED,
+                    0,
+                    kpi.method,
+                    unmeasured,
+                )
+            )
+            continue
         if value is None or n < kpi.min_samples:
             lvl = "insufficient"
             note = f"{n} samples; the {kpi.statistic} needs {kpi.min_samples}"
@@ -184,7 +236,11 @@ def evaluate(
 
 
 def verdict(results: list[KpiResult]) -> str:
-    levels = {r.level for r in results}
+    """The worst level of the measured KPIs; "not_measured" when none was measured (a gate
+    that measured nothing cannot approve a deploy)."""
+    levels = {r.level for r in results if r.level != NOT_MEASURED}
+    if not levels:
+        return NOT_MEASURED
     for worst in ("fail", "insufficient", "warn"):
         if worst in levels:
             return worst

@@ -14,11 +14,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from e2e.gate.kpis import KpiResult
+from e2e.gate.kpis import NOT_MEASURED, KpiResult
 from e2e.gate.stats import percentile
+from e2e.gate.units import fmt, level_label
 
 plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "figure.dpi": 72})
-COLOURS = {"pass": "#1b7f3b", "warn": "#b26a00", "fail": "#b00020", "insufficient": "#666"}
+COLOURS = {
+    "pass": "#1b7f3b",
+    "warn": "#b26a00",
+    "fail": "#b00020",
+    "insufficient": "#666",
+    NOT_MEASURED: "#999",
+}
 
 
 def _svg(fig: Any) -> str:
@@ -135,16 +142,16 @@ def _failures(run_dir: Path, outcomes: dict[str, str]) -> str:
 def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:
     rows = []
     for r in results:
-        value = "-" if r.value is None else f"{r.value:.4g}"
+        cells = [fmt(r.value, r.unit), fmt(r.target, r.unit), fmt(r.fail, r.unit)]
         rows.append(
-            f"<tr><td>{html.escape(r.title)}</td><td>{value} {html.escape(r.unit)}</td>"
-            f"<td>{r.target:g}</td><td>{r.fail:g}</td>"
-            f'<td style="color:{COLOURS[r.level]};font-weight:bold">{r.level.upper()}</td>'
+            f"<tr><td>{html.escape(r.title)}</td>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            + f'<td style="color:{COLOURS[r.level]};font-weight:bold">{level_label(r.level)}</td>'
             f"<td>{r.samples}</td><td>{html.escape(r.method)}</td><td>{html.escape(r.note)}</td></tr>"
         )
     colour = COLOURS.get(gate_verdict, "#666")
     return (
-        f'<h2>Gate: <span style="color:{colour}">{gate_verdict.upper()}</span></h2>'
+        f'<h2>Gate: <span style="color:{colour}">{level_label(gate_verdict)}</span></h2>'
         "<table><tr><th>KPI</th><th>value</th><th>target</th><th>fail beyond</th><th>level</th>"
         "<th>n</th><th>method</th><th>note</th></tr>" + "".join(rows) + "</table>"
     )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from e2e.gate import history, report
-from e2e.gate.kpis import KpiResult, evaluate, load_kpis, verdict
+from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
+from e2e.gate.units import fmt, level_label
 from e2e.metrics import load
 
 # Exit statuses: pytest's own for test failures (1), these for the gate.
@@ -32,7 +33,9 @@ def run_gate(
 ) -> GateOutcome:
     run = load(run_dir)
     base = load(baseline)["samples"] if baseline is not None else None
-    results = evaluate(load_kpis(kpis_path), run["samples"], base, regression_level)
+    results = evaluate(
+        load_kpis(kpis_path), run["samples"], base, regression_level, run.get("tests")
+    )
     outcome_verdict = verdict(results)
     gate_path = run_dir / "gate.json"
     gate_path.write_text(
@@ -56,30 +59,16 @@ def run_gate(
     return GateOutcome(outcome_verdict, results, gate_path, report_path)
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "bytes":
-        return (
-            f"{value / 1024 / 1024:.2f} MiB"
-            if abs(value) >= 1024 * 1024
-            else f"{value / 1024:.1f} KiB"
-        )
-    if unit == "ratio":
-        return f"{value * 100:.2f} %"
-    return f"{value:.1f} {unit}" if value % 1 else f"{value:.0f} {unit}"
-
-
 def table(results: list[KpiResult]) -> list[str]:
     rows = [("KPI", "value", "target", "fail beyond", "level", "n", "method")]
     for r in results:
         rows.append(
             (
                 r.title,
-                _fmt(r.value, r.unit),
-                _fmt(r.target, r.unit),
-                _fmt(r.fail, r.unit),
-                r.level.upper(),
+                fmt(r.value, r.unit),
+                fmt(r.target, r.unit),
+                fmt(r.fail, r.unit),
+                level_label(r.level),
                 str(r.samples),
                 r.method,
             )
@@ -94,7 +83,7 @@ def table(results: list[KpiResult]) -> list[str]:
 
 
 def exit_status(tests_failed: bool, gate_verdict: str, mode: str) -> int:
-    gate_failed = mode == "strict" and gate_verdict in ("fail", "insufficient")
+    gate_failed = mode == "strict" and gate_verdict in ("fail", "insufficient", NOT_MEASURED)
     if tests_failed and gate_failed:
         return TESTS_AND_GATE_FAILED
     if gate_failed:

@@ -10,11 +10,19 @@
     errors: [],        // uncaught errors and rejections
     firstRowAt: null,  // ms since navigation start, first frame showing a staff row
     waiting: null,     // the navigation being measured
-    watching: {},      // staff name -> epoch ms when a row first showed it
+    watching: {},      // key -> {spec, seenAt, frameAt}: when the table first showed a value (epoch ms)
+    writes: [],        // write frames sent: {at, type, text, inputAt} (epoch ms)
+    received: [],      // write broadcasts received: {at, type, text} (epoch ms)
+    lastInputAt: null, // epoch ms of the last trusted pointerdown or keydown
+    states: [],        // connection badge changes: {t, state} (page ms)
     recording: true,   // false: keep no history (heap measurements must not count the probe)
   };
   window.__ssProbe = probe;
   const MAX_SNAPSHOTS = 20000;
+  const MAX_FRAMES = 2000;
+  // One clock for every page of the machine: epoch ms, sub-millisecond.
+  const epoch = () => performance.timeOrigin + performance.now();
+  const WRITE = /"type"\s*:\s*"(STAFF_UPDATE|STAFF_CREATE|STAFF_DELETE)"/;
 
   // Marks the next input event as the start of a navigation to `target`.
   probe.expect = (target) => {
@@ -43,22 +51,51 @@
       liveSockets.push([this, record]);
       this.addEventListener("open", () => { record.openAt = performance.now(); });
       this.addEventListener("close", () => { record.closedAt = performance.now(); });
+      // Registered before the app's own handlers: stamps a broadcast before the app sees it.
+      this.addEventListener("message", (event) => {
+        if (typeof event.data !== "string") return;
+        const match = WRITE.exec(event.data.slice(0, 200));
+        if (match && probe.received.length < MAX_FRAMES) {
+          probe.received.push({ at: epoch(), type: match[1], text: event.data.slice(0, 8000) });
+        }
+      });
     }
 
     send(data) {
+      const at = epoch();
       let type = "?";
       try { type = JSON.parse(data).type; } catch (err) { type = "<not json>"; }
       if (this.__ssRecord.sent.length < 5000) this.__ssRecord.sent.push({ t: performance.now(), type });
+      if (/^STAFF_(UPDATE|CREATE|DELETE)$/.test(type) && probe.writes.length < MAX_FRAMES) {
+        probe.writes.push({ at, type, text: String(data).slice(0, 8000), inputAt: probe.lastInputAt });
+      }
       return super.send(data);
     }
   };
   probe.sentAfter = (type, t) => probe.sockets.some((s) => s.sent.some((f) => f.type === type && f.t > t));
 
-  // Records when a staff name first appears in the table (cross-tab propagation).
-  probe.watchName = (text) => { probe.watching[text] = null; check(); };
+  // Records when the table first shows a value (cross-tab propagation). spec:
+  // {staffId?, field = "name", text} a cell of that row (or of any row) showing `text`;
+  // {staffId, absent: true} no row of that member in a ready table.
+  probe.watch = (key, spec) => {
+    probe.watching[key] = { spec, seenAt: null, frameAt: null };
+    check();
+  };
+  const shows = (table, spec) => {
+    if (spec.absent) {
+      return table.getAttribute("data-state") === "ready"
+        && !table.querySelector(`[data-testid="staff-row"][data-staff-id="${CSS.escape(spec.staffId)}"]`);
+    }
+    const rows = spec.staffId
+      ? table.querySelectorAll(`[data-testid="staff-row"][data-staff-id="${CSS.escape(spec.staffId)}"]`)
+      : table.querySelectorAll('[data-testid="staff-row"]');
+    const cell = `[data-testid="staff-${spec.field || "name"}"]`;
+    return [...rows].some((r) => { const c = r.querySelector(cell); return c !== null && c.textContent === spec.text; });
+  };
 
   const onInput = (event) => {
     if (!event.isTrusted) return;
+    probe.lastInputAt = epoch();
     const w = probe.waiting;
     if (w && w.inputAt === null) {
       w.inputAt = event.timeStamp;
@@ -69,6 +106,12 @@
 
   let lastKey = "";
   function check() {
+    const badge = document.querySelector('[data-testid="connection-badge"]');
+    const state = badge ? badge.getAttribute("data-state") : null;
+    const last = probe.states[probe.states.length - 1];
+    if (state !== null && (!last || last.state !== state) && probe.states.length < MAX_FRAMES) {
+      probe.states.push({ t: performance.now(), state });
+    }
     const table = document.querySelector('[data-testid="staff-table"]');
     if (!table) return;
     const ready = table.getAttribute("data-state") === "ready";
@@ -84,9 +127,10 @@
         requestAnimationFrame(() => { if (probe.firstRowAt === null) probe.firstRowAt = performance.now(); });
       }
     }
-    for (const text of Object.keys(probe.watching)) {
-      if (probe.watching[text] === null && [...document.querySelectorAll('[data-testid="staff-name"]')].some((c) => c.textContent === text)) {
-        probe.watching[text] = performance.timeOrigin + performance.now();
+    for (const watched of Object.values(probe.watching)) {
+      if (watched.seenAt === null && shows(table, watched.spec)) {
+        watched.seenAt = epoch();
+        requestAnimationFrame(() => { watched.frameAt = epoch(); });
       }
     }
     const w = probe.waiting;
@@ -95,8 +139,10 @@
       requestAnimationFrame(() => { w.frameAt = performance.now(); });
     }
   }
+  // Every way a DOM can show a value: child lists, text nodes rewritten in place (as React
+  // does), attributes.
   new MutationObserver(check).observe(document, {
-    subtree: true, childList: true, attributes: true, attributeFilter: ["data-state", "data-period", "data-staff-id"],
+    subtree: true, childList: true, characterData: true, attributes: true,
   });
 
   const observe = (type, fn, extra = {}) => {
@@ -110,6 +156,23 @@
   observe("event", (e) => probe.recording && probe.events.push({ name: e.name, start: e.startTime, duration: e.duration }), { durationThreshold: 16 });
   window.addEventListener("error", (e) => probe.errors.push(String(e.message || e)));
   window.addEventListener("unhandledrejection", (e) => probe.errors.push(`unhandled rejection: ${e.reason}`));
+
+  // What the page shows now, through the test contract only (for failure messages).
+  probe.describe = () => {
+    const by = (id) => document.querySelector(`[data-testid="${id}"]`);
+    const table = by("staff-table");
+    const error = by("error-message");
+    return {
+      table: table ? { period: table.getAttribute("data-period"), state: table.getAttribute("data-state"),
+        rows: table.querySelectorAll('[data-testid="staff-row"]').length } : null,
+      label: by("period-label") ? by("period-label").textContent : null,
+      connection: by("connection-badge") ? by("connection-badge").getAttribute("data-state") : null,
+      pending: by("pending-count") ? by("pending-count").getAttribute("data-count") : null,
+      error: error && error.offsetParent !== null ? error.textContent : null,
+      editFormOpen: by("edit-form") ? by("edit-form").offsetParent !== null : false,
+      socketsOpen: probe.socketList().filter((s) => s.closedAt === null).length,
+    };
+  };
 
   probe.fcp = () => {
     const entry = performance.getEntriesByName("first-contentful-paint")[0];

@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from e2e.catalogue import verdict
 
 SCRIPT = Path(__file__).with_name("instrument.js")
 
@@ -51,9 +54,62 @@ class Snapshot:
     ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class SentWrite:
+    """A write frame as it left the page's socket (epoch ms on the machine's clock)."""
+
+    at: float
+    type: str
+    text: str
+    input_at: float | None  # the last trusted input before it (the save click)
+
+
+@dataclass(frozen=True)
+class ReceivedWrite:
+    """A write broadcast as it reached the page, before the app handled it (epoch ms)."""
+
+    at: float
+    type: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Seen:
+    """When the table first showed a watched value, and the first frame after (epoch ms)."""
+
+    seen_at: float
+    frame_at: float
+
+
 class PageProbe:
     def __init__(self, page: Page) -> None:
         self.page = page
+
+    def describe(self) -> str:
+        """What the page shows now, through the test contract (for failure messages)."""
+        try:
+            return str(self._get("p.describe()"))
+        except Exception as exc:  # the page may be gone; the message must still be written
+            return f"(the page could not be read: {exc})"
+
+    def wait(
+        self,
+        expression: str,
+        arg: Any,
+        timeout_ms: float,
+        expected: str,
+        defects: tuple[str, ...] = (),
+        evidence: str = "",
+    ) -> None:
+        """page.wait_for_function, failing with what was expected and what the page showed."""
+        try:
+            self.page.wait_for_function(expression, arg=arg, timeout=timeout_ms)
+        except PlaywrightTimeout:
+            seen = (
+                f"nothing like it within {timeout_ms / 1000:.1f} s;"
+                f" the page showed {self.describe()}"
+            )
+            raise AssertionError(verdict(expected, seen, defects, evidence)) from None
 
     def _get(self, expression: str) -> Any:
         return self.page.evaluate(f"() => {{ const p = window.__ssProbe; return {expression}; }}")
@@ -77,27 +133,89 @@ class PageProbe:
 
     def wait_measured(self, timeout_ms: float = 15_000) -> None:
         """Until the latest navigation has reached its frame (or was superseded)."""
-        self.page.wait_for_function(
+        self.wait(
             "() => { const w = window.__ssProbe.waiting; return !w || w.frameAt !== null; }",
-            timeout=timeout_ms,
+            None,
+            timeout_ms,
+            "the last navigation to reach its first frame",
         )
 
-    def watch_name(self, name: str) -> None:
-        self.page.evaluate("n => window.__ssProbe.watchName(n)", name)
+    def watch(
+        self,
+        key: str,
+        *,
+        text: str | None = None,
+        staff_id: str | None = None,
+        field: str = "name",
+        absent: bool = False,
+    ) -> None:
+        """Note when the table first shows `text` in `field` (of `staff_id`, or of any row),
+        or, with `absent`, first shows no row of `staff_id`."""
+        spec = {"text": text, "staffId": staff_id, "field": field, "absent": absent}
+        self.page.evaluate("([k, s]) => window.__ssProbe.watch(k, s)", [key, spec])
 
-    def name_seen_at(self, name: str, timeout_ms: float = 10_000) -> float:
-        """Epoch ms at which `name` first showed in the table (waits for it)."""
-        self.page.wait_for_function(
-            "n => window.__ssProbe.watching[n] !== null", arg=name, timeout=timeout_ms
+    def seen(
+        self,
+        key: str,
+        timeout_ms: float,
+        expected: str,
+        defects: tuple[str, ...] = (),
+        evidence: str = "",
+    ) -> Seen:
+        """When the watched `key` was first shown (waits for it and its frame)."""
+        self.wait(
+            "k => { const w = window.__ssProbe.watching[k]; return !!w && w.frameAt !== null; }",
+            key,
+            timeout_ms,
+            expected,
+            defects,
+            evidence,
         )
-        value: float = self.page.evaluate("n => window.__ssProbe.watching[n]", name)
-        return value
+        raw = self.page.evaluate("k => window.__ssProbe.watching[k]", key)
+        return Seen(raw["seenAt"], raw["frameAt"])
 
     def wait_sent(self, kind: str, after: float, timeout_ms: float = 15_000) -> None:
         """Until the page sends a `kind` frame after page time `after`."""
-        self.page.wait_for_function(
-            "([k, t]) => window.__ssProbe.sentAfter(k, t)", arg=[kind, after], timeout=timeout_ms
+        self.wait(
+            "([k, t]) => window.__ssProbe.sentAfter(k, t)",
+            [kind, after],
+            timeout_ms,
+            f"the page to send {kind}",
         )
+
+    def wait_reconnected(
+        self, since: float, timeout_ms: float, defects: tuple[str, ...], evidence: str
+    ) -> None:
+        """Until the badge says "connected" again after page time `since`."""
+        self.wait(
+            """t => {
+              const p = window.__ssProbe;
+              const badge = document.querySelector('[data-testid="connection-badge"]');
+              if (!badge || badge.getAttribute("data-state") !== "connected") return false;
+              return p.states.some(s => s.t >= t && s.state === "connected")
+                || p.socketList().some(s => s.openAt !== null && s.openAt >= t);
+            }""",
+            since,
+            timeout_ms,
+            "the client to reconnect on its own",
+            defects,
+            evidence,
+        )
+
+    def connected_after(self, t: float) -> float | None:
+        """Page time of the first "connected" badge state at or after page time `t`."""
+        for change in self._get("p.states"):
+            if change["t"] >= t and change["state"] == "connected":
+                return float(change["t"])
+        return None
+
+    def writes(self) -> list[SentWrite]:
+        return [
+            SentWrite(w["at"], w["type"], w["text"], w["inputAt"]) for w in self._get("p.writes")
+        ]
+
+    def received(self) -> list[ReceivedWrite]:
+        return [ReceivedWrite(r["at"], r["type"], r["text"]) for r in self._get("p.received")]
 
     def sockets(self) -> list[PageSocket]:
         return [
@@ -125,8 +243,11 @@ class PageProbe:
         return value
 
     def first_row_ms(self, timeout_ms: float = 30_000) -> float:
-        self.page.wait_for_function(
-            "() => window.__ssProbe.firstRowAt !== null", timeout=timeout_ms
+        self.wait(
+            "() => window.__ssProbe.firstRowAt !== null",
+            None,
+            timeout_ms,
+            "the first staff row to be shown",
         )
         value: float = self._get("p.firstRowAt")
         return value

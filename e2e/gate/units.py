@@ -1,0 +1,25 @@
+"""How the gate writes values and levels, in the terminal table and in the report alike."""
+
+from __future__ import annotations
+
+import math
+
+from e2e.gate.kpis import NOT_MEASURED
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """`2.31 MiB`, `100.00 %`, `19.7 ms`, `0 writes`; `-` for no value."""
+    if value is None or math.isnan(value):
+        return "-"
+    if unit == "bytes":
+        if abs(value) >= 1024 * 1024:
+            return f"{value / 1024 / 1024:.2f} MiB"
+        return f"{value / 1024:.1f} KiB"
+    if unit == "ratio":
+        return f"{value * 100:.2f} %"
+    return f"{value:.1f} {unit}" if value % 1 else f"{value:.0f} {unit}"
+
+
+def level_label(level: str) -> str:
+    """PASS, WARN, FAIL, INSUFFICIENT, NOT MEASURED."""
+    return "NOT MEASURED" if level == NOT_MEASURED else level.upper()
