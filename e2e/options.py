@@ -42,6 +42,15 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
     "baseline": ("STAFFSYNC_BASELINE", "", "compare with this run directory or metrics.json"),
 }
 CHOICES = {"app-mode": ["prefetch", "legacy"], "gate": ["off", "warn", "strict"]}
+# flag -> (environment variable set to 1/true/yes to switch it on, help)
+FLAGS: dict[str, tuple[str, str]] = {
+    "heap-snapshots": (
+        "STAFFSYNC_HEAP_SNAPSHOTS",
+        "heap test: always take heap snapshots and write what grew (by default only when"
+        " heap growth reaches the KPI's target)",
+    ),
+}
+TRUE = ("1", "true", "yes", "on")
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -53,6 +62,14 @@ def add_options(parser: pytest.Parser) -> None:
             default=os.environ.get(var, default),
             choices=CHOICES.get(name),
             help=f"{text} (env {var}; default {default or 'none'})",
+        )
+    for name, (var, text) in FLAGS.items():
+        group.addoption(
+            f"--{name}",
+            dest=name.replace("-", "_"),
+            action="store_true",
+            default=os.environ.get(var, "").lower() in TRUE,
+            help=f"{text} (env {var}=1)",
         )
 
 
@@ -77,6 +94,7 @@ class SuiteConfig:
     gate: str
     kpis: Path
     baseline: Path | None
+    heap_snapshots: bool
 
     @property
     def run_dir(self) -> Path:
@@ -131,4 +149,5 @@ def settle(config: pytest.Config) -> SuiteConfig:
         gate=opt.gate,
         kpis=Path(opt.kpis).resolve(),
         baseline=Path(opt.baseline).resolve() if opt.baseline else None,
+        heap_snapshots=bool(opt.heap_snapshots),
     )

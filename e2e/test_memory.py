@@ -3,13 +3,17 @@ at the same period after GC (what is still alive when back at the baseline)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from e2e.catalogue import verdict
+from e2e.gate.kpis import load_kpis
 from e2e.metrics import TestMetrics
 from e2e.navigation import slope_per, sweep
 from e2e.options import SuiteConfig
 from e2e.plugin import OpenUser
+from e2e.probes import heap_snapshot
 from e2e.probes.memory import renderer_rss_bytes
 from e2e.target import Target
 from e2e.users import User
@@ -26,7 +30,43 @@ HEAP_METRICS = (
 )
 
 
-def heap_run(user: User, navigations: int, measure: TestMetrics, kind: str) -> float:
+TRIAGE_NAVIGATIONS = 64  # two sweeps of the default 17 periods, about 100 on fewer
+
+
+def triage_threshold(config: SuiteConfig) -> float:
+    """Growth that asks for heap snapshots: the target of the growth KPI (a warning)."""
+    for kpi in load_kpis(config.kpis):
+        if kpi.metric == "heap.growth_per_100_nav_bytes":
+            return kpi.target
+    return LEAK_BYTES_PER_100 / 4
+
+
+def triage(user: User, config: SuiteConfig, name: str) -> list[str]:
+    """Heap snapshots around two rounds of navigations; what the first round made and the
+    second did not free is written to the run's heap-triage-<name>.json. Returns its
+    summary lines."""
+    periods = user.schedule.period_count()
+    snapshots: list[heap_snapshot.Heap] = []
+    done = 0
+    for _ in range(3):
+        if snapshots:
+            start = done
+            while done - start < TRIAGE_NAVIGATIONS:
+                done += sweep(user, periods)
+        snapshots.append(heap_snapshot.Heap(heap_snapshot.take(user.heap.cdp)))
+    result = {
+        "test": name,
+        "navigations": done // 2,
+        **heap_snapshot.leaked(snapshots[0], snapshots[1], snapshots[2]),
+    }
+    path = config.run_dir / f"heap-triage-{name}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return [*heap_snapshot.summary_lines(result), f"  details: {path}"]
+
+
+def heap_run(
+    user: User, navigations: int, measure: TestMetrics, kind: str, config: SuiteConfig
+) -> float:
     periods = user.schedule.period_count()
     user.probe.stop_recording()
     if user.schedule.current_period() != 0:
@@ -46,10 +86,13 @@ def heap_run(user: User, navigations: int, measure: TestMetrics, kind: str) -> f
     measure("heap.growth_per_100_nav_bytes", growth, "bytes", kind=kind)
     measure(f"heap.after_{kind}_bytes", ys[-1], "bytes")
     assert len(xs) >= MIN_CHECKPOINTS, f"only {len(xs)} heap checkpoints; raise the navigations"
+    grew: list[str] = []
+    if config.heap_snapshots or growth >= triage_threshold(config):
+        grew = triage(user, config, kind)
     assert growth < LEAK_BYTES_PER_100, verdict(
         f"heap growth under {LEAK_BYTES_PER_100 // 1024} KiB per 100 navigations",
         f"{growth / 1024:.0f} KiB per 100 over {done} navigations"
-        f" (heap {ys[0] / 1e6:.1f} MB -> {ys[-1] / 1e6:.1f} MB)",
+        f" (heap {ys[0] / 1e6:.1f} MB -> {ys[-1] / 1e6:.1f} MB); what grew:\n" + "\n".join(grew),
         ("F12",),
         user.evidence,
     )
@@ -61,7 +104,7 @@ def test_heap_should_not_grow_with_navigation(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     user = open_user("A")  # records the heap after load
-    heap_run(user, suite_config.memory_navigations, measure, "navigations")
+    heap_run(user, suite_config.memory_navigations, measure, "navigations", suite_config)
     for rss in renderer_rss_bytes():
         measure("renderer.rss_bytes", rss, "bytes")
     if target.app is not None:
@@ -74,4 +117,4 @@ def test_soak_navigation_should_keep_the_heap_flat(
     open_user: OpenUser, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     user = open_user("A")
-    heap_run(user, suite_config.soak_navigations, measure, "soak")
+    heap_run(user, suite_config.soak_navigations, measure, "soak", suite_config)

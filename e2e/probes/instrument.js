@@ -65,7 +65,7 @@
       const at = epoch();
       let type = "?";
       try { type = JSON.parse(data).type; } catch (err) { type = "<not json>"; }
-      if (this.__ssRecord.sent.length < 5000) this.__ssRecord.sent.push({ t: performance.now(), type });
+      if (probe.recording && this.__ssRecord.sent.length < 5000) this.__ssRecord.sent.push({ t: performance.now(), type });
       if (/^STAFF_(UPDATE|CREATE|DELETE)$/.test(type) && probe.writes.length < MAX_FRAMES) {
         probe.writes.push({ at, type, text: String(data).slice(0, 8000), inputAt: probe.lastInputAt });
       }
