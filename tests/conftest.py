@@ -7,8 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from e2e.app_process import AppProcess
+from e2e.browser import QUIET_FLAGS, find_chromium
 from e2e.wire import WireClient
 
 AppFactory = Callable[..., AppProcess]
@@ -70,3 +72,13 @@ def tiny_dataset(tmp_path: Path) -> Path:
 def base_url() -> None:
     """The project's own tests start their apps themselves; no suite target here."""
     return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """The suite's own Chromium, for tests that look at a page as a person would."""
+    executable = find_chromium()  # before: it may start a Playwright of its own
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))
+        yield browser
+        browser.close()

@@ -3,22 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
-from e2e.browser import QUIET_FLAGS, find_chromium
 from tests.conftest import AppFactory
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    executable = find_chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))
-        yield browser
-        browser.close()
 
 
 def mode_of(browser: Browser, url: str, client_id: str | None = None) -> str:

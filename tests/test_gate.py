@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from e2e.gate.kpis import Kpi, evaluate, level, load_kpis, statistic, verdict
+from e2e.gate.kpis import (
+    NOT_MEASURED,
+    Kpi,
+    KpiResult,
+    evaluate,
+    level,
+    load_kpis,
+    statistic,
+    verdict,
+)
 from e2e.gate.runner import GATE_FAILED, TESTS_AND_GATE_FAILED, exit_status, run_gate
 from e2e.gate.stats import compare, percentile
 from e2e.options import ROOT
@@ -91,12 +100,12 @@ def test_filters_and_ratio_of_sums_should_use_only_matching_samples() -> None:
 
 
 def test_recorded_healthy_run_should_pass_every_kpi_with_data() -> None:
-    run = recorded("healthy")
-    results = {r.id: r for r in evaluate(load_kpis(KPIS), run["samples"])}
+    run = recorded("baseurl-healthy")
+    results = {r.id: r for r in evaluate(load_kpis(KPIS), run["samples"], tests=run["tests"])}
     assert results["navigation_p95"].level == "pass"
     assert results["navigation_p95"].samples >= 20
     assert results["writes_lost"].value == 0
-    assert all(r.level in ("pass", "insufficient") for r in results.values()), results
+    assert all(r.level == "pass" for r in results.values()), results
 
 
 def test_recorded_legacy_run_should_fail_the_prefetch_promises() -> None:
@@ -171,3 +180,67 @@ def test_gate_should_write_gate_json_history_and_report(tmp_path: Path) -> None:
         assert fetch not in html, f"the report would fetch something: {fetch}"
     assert "<h2>Gate: " in html.split("Navigation latency")[0]  # the gate table comes first
     assert len(html) < 400_000
+
+
+# -- verdicts a deploy can trust, pinned on recorded runs --------------------------------
+def gate_of(name: str) -> tuple[dict[str, Any], list[KpiResult], str]:
+    run = recorded(name)
+    results = evaluate(load_kpis(KPIS), run["samples"], tests=run["tests"])
+    return run, results, verdict(results)
+
+
+def test_smoke_selection_on_a_healthy_app_should_pass_with_unselected_kpis_not_measured() -> None:
+    _, results, gate = gate_of("smoke-healthy")
+    by_id = {r.id: r for r in results}
+    assert by_id["heap_growth"].level == NOT_MEASURED
+    assert "no selected test measures it" in by_id["heap_growth"].note
+    assert all(r.level == "pass" for r in results if r.id != "heap_growth"), results
+    assert by_id["propagation"].samples >= 20  # a p95, not a max of a handful
+    assert gate == "pass"
+    assert exit_status(False, gate, "strict") == 0
+
+
+def test_base_url_run_on_a_healthy_deployment_should_pass_although_kill_tests_skip() -> None:
+    run, results, gate = gate_of("baseurl-healthy")
+    skipped = [t for t in run["tests"].values() if t.get("outcome") == "skipped"]
+    assert skipped and all("embedded app" in t["reason"] for t in skipped)
+    by_id = {r.id: r for r in results}
+    assert by_id["writes_lost"].samples >= 3  # fed by cuts, outages and multi-tab tests
+    assert gate == "pass"
+    assert exit_status(False, gate, "strict") == 0
+
+
+def test_kpi_fed_only_by_tests_skipped_for_the_target_should_say_so() -> None:
+    run = recorded("baseurl-healthy")
+    restart = kpi(id="restart", metric="server.restart_ready_s", statistic="max", min_samples=1)
+    (result,) = evaluate([restart], run["samples"], tests=run["tests"])
+    assert result.level == NOT_MEASURED
+    assert result.note.startswith("its tests were skipped for this target")
+    assert "embedded app" in result.note
+    assert verdict([result]) == NOT_MEASURED
+    assert exit_status(False, NOT_MEASURED, "strict") == GATE_FAILED  # nothing to approve
+
+
+def test_kpi_whose_tests_ran_with_too_few_samples_should_stay_insufficient() -> None:
+    run = recorded("smoke-healthy")
+    greedy = kpi(id="nav", metric="navigation.latency_ms", min_samples=1000)
+    (result,) = evaluate([greedy], run["samples"], tests=run["tests"])
+    assert result.level == "insufficient"
+
+
+def test_smoke_run_on_a_broken_target_should_still_fail() -> None:
+    run, results, gate = gate_of("smoke-f1")
+    assert "failed" in run["outcomes"].values()
+    assert {r.id: r.level for r in results}["sockets_per_navigation"] == "fail"
+    assert gate == "fail"
+    assert exit_status(True, gate, "strict") == TESTS_AND_GATE_FAILED
+
+
+def test_gate_note_should_name_the_selection_that_left_a_kpi_out(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(RECORDED / "smoke-healthy-metrics.json", run_dir / "metrics.json")
+    outcome = run_gate(run_dir, KPIS)
+    growth = next(r for r in outcome.results if r.id == "heap_growth")
+    assert growth.note.endswith('(selection: -m "smoke")')
+    assert outcome.verdict == "pass"

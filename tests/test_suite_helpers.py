@@ -7,6 +7,7 @@ import random
 import pytest
 
 from e2e.catalogue import CATALOGUE, verdict
+from e2e.metrics import MetricsRecorder, TestMetrics, UndeclaredMetric
 from e2e.navigation import jump_sequence, slope_per
 from e2e.proof import MATRIX
 
@@ -38,3 +39,12 @@ def test_verdict_should_name_each_defect_and_the_evidence() -> None:
 def test_proof_matrix_should_cover_the_whole_catalogue() -> None:
     assert set(MATRIX) == set(CATALOGUE)
     assert all(row.tests for row in MATRIX.values())
+
+
+def test_a_test_should_not_record_a_metric_it_does_not_declare() -> None:
+    recorder = MetricsRecorder(run_id="r")
+    measure = TestMetrics(recorder, "t", frozenset({"sync.propagation_ms"}))
+    measure("sync.propagation_ms", 12.0, "ms")
+    with pytest.raises(UndeclaredMetric, match="writes.lost"):
+        measure("writes.lost", 0, "count")
+    assert [s.metric for s in recorder.samples] == ["sync.propagation_ms"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,61 @@ def bars(samples: list[dict[str, Any]], metric: str, title: str) -> str:
     ax.set_xticks(range(len(series)), labels, rotation=20, fontsize=7)
     ax.set(ylabel="ms", title=title)
     return _svg(fig)
+
+
+def propagation_chart(samples: list[dict[str, Any]]) -> str:
+    """Each propagation by route, and the median of each leg (where the time went)."""
+    series = _series(samples, "sync.propagation_ms")
+    if not series:
+        return "<p>No propagation samples.</p>"
+    fig, (dots, legs) = plt.subplots(1, 2, figsize=(10, 3))
+    by_route: dict[str, list[float]] = defaultdict(list)
+    for s in series:
+        by_route[s["tags"].get("route", s["tags"].get("kind", "?"))].append(s["value"])
+    routes = sorted(by_route)
+    for n, route in enumerate(routes):
+        dots.plot([n] * len(by_route[route]), by_route[route], "o", alpha=0.6, markersize=4)
+    dots.set_xticks(range(len(routes)), routes, rotation=15, fontsize=7)
+    dots.set(ylabel="ms", title="Write frame sent to reader's frame")
+    by_leg: dict[str, list[float]] = defaultdict(list)
+    for s in _series(samples, "sync.leg_ms"):
+        by_leg[s["tags"].get("leg", "?")].append(s["value"])
+    order = [
+        k
+        for k in ("to_server", "server", "to_reader", "network_and_server", "render")
+        if k in by_leg
+    ]
+    legs.barh(order, [percentile(by_leg[k], 0.5) for k in order], color="#2d5be3")
+    legs.invert_yaxis()
+    legs.set(xlabel="median ms", title="Where the time goes")
+    return _svg(fig)
+
+
+def triage_section(run_dir: Path) -> str:
+    """What the heap snapshots found, when the heap test took them."""
+    files = sorted(run_dir.glob("heap-triage-*.json"))
+    if not files:
+        return (
+            "<p>No heap snapshots were taken (growth stayed under the KPI's target;"
+            " --heap-snapshots takes them always).</p>"
+        )
+    parts = []
+    for path in files:
+        triage = json.loads(path.read_text(encoding="utf-8"))
+        rows = "".join(
+            f"<tr><td>{g['count']}</td><td>{html.escape(g['kind'])}</td>"
+            f"<td>{html.escape(g['name'])}</td><td>{fmt(g['retained_bytes'], 'bytes')}</td>"
+            f"<td><code>{html.escape(' -> '.join(g['path'][-5:]))}</code></td></tr>"
+            for g in triage["groups"]
+        )
+        parts.append(
+            f"<p>{html.escape(triage.get('test', path.stem))}: {triage['newObjects']} objects"
+            f" ({fmt(triage['newSelfBytes'], 'bytes')}) made during {triage['navigations']}"
+            f" navigations outlived as many more ({html.escape(path.name)}).</p>"
+            "<table><tr><th>count</th><th>kind</th><th>constructor</th><th>retains</th>"
+            f"<th>held by</th></tr>{rows}</table>"
+        )
+    return "".join(parts)
 
 
 def trend_chart(entries: list[dict[str, Any]], results: list[KpiResult]) -> str:
@@ -186,7 +242,8 @@ Mode: {html.escape(str(env.get("mode")))}; defect: {html.escape(str(env.get("def
 <h2>Navigation latency</h2>{latency_charts(samples, nav_target)}
 <h2>Heap over navigations</h2>{heap_chart(samples)}
 <h2>Reconnect after faults</h2>{bars(samples, "recovery.reconnect_ms", "Reconnect time by fault")}
-<h2>Cross-tab propagation</h2>{bars(samples, "sync.propagation_ms", "Edit in one tab to another")}
+<h2>Cross-tab propagation</h2>{propagation_chart(samples)}
+<h2>Heap growth triage</h2>{triage_section(run_dir)}
 <h2>Trend over the last {len(trend)} runs</h2>{trend_chart(trend, results)}
 <h2>Failures</h2>{_failures(run_dir, outcomes)}
 <h2>Environment</h2><table>{env_rows}</table>

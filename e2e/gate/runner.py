@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from e2e.gate import history, report
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
@@ -36,6 +37,14 @@ def run_gate(
     results = evaluate(
         load_kpis(kpis_path), run["samples"], base, regression_level, run.get("tests")
     )
+    chosen = selection(run)
+    if chosen:
+        results = [
+            replace(r, note=f"{r.note} ({chosen})")
+            if r.level == NOT_MEASURED and r.note.startswith("no selected test")
+            else r
+            for r in results
+        ]
     outcome_verdict = verdict(results)
     gate_path = run_dir / "gate.json"
     gate_path.write_text(
@@ -57,6 +66,14 @@ def run_gate(
     history.append(history_path, run, results, outcome_verdict)
     report_path = report.render(run_dir, run, results, outcome_verdict, history.read(history_path))
     return GateOutcome(outcome_verdict, results, gate_path, report_path)
+
+
+def selection(run: dict[str, Any]) -> str:
+    """How the run chose its tests, as pytest was told: `-m "smoke" -k "cut"`."""
+    chosen = run.get("environment", {}).get("selection", {})
+    parts = [f'-m "{chosen["markers"]}"'] if chosen.get("markers") else []
+    parts += [f'-k "{chosen["keywords"]}"'] if chosen.get("keywords") else []
+    return "selection: " + " ".join(parts) if parts else ""
 
 
 def table(results: list[KpiResult]) -> list[str]:
