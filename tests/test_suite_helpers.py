@@ -45,6 +45,6 @@ def test_a_test_should_not_record_a_metric_it_does_not_declare() -> None:
     recorder = MetricsRecorder(run_id="r")
     measure = TestMetrics(recorder, "t", frozenset({"sync.propagation_ms"}))
     measure("sync.propagation_ms", 12.0, "ms")
-    with pytest.raises(UndeclaredMetric, match="writes.lost"):
+    with pytest.raises(UndeclaredMetric, match=r"writes\.lost"):
         measure("writes.lost", 0, "count")
     assert [s.metric for s in recorder.samples] == ["sync.propagation_ms"]
