@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # option -> (environment variable, default, help)
 OPTIONS: dict[str, tuple[str, str, str]] = {
     "app-mode": ("STAFFSYNC_APP_MODE", "prefetch", "client mode of the pages: prefetch or legacy"),
+    "client": ("STAFFSYNC_CLIENT", "vanilla", "embedded app: browser client, vanilla or react"),
     "db-latency-ms": ("STAFFSYNC_DB_LATENCY_MS", "0", "embedded app: ms added to every DB read"),
     "defect": ("STAFFSYNC_DEFECT", "", "embedded app: switch on one catalogued defect (F1-F15)"),
     "dataset": ("STAFFSYNC_DATASET", "", "embedded app: seed dataset JSON (default fixtures/)"),
@@ -41,7 +42,11 @@ OPTIONS: dict[str, tuple[str, str, str]] = {
     "kpis": ("STAFFSYNC_KPIS", str(ROOT / "fixtures" / "kpis.json"), "KPI thresholds file"),
     "baseline": ("STAFFSYNC_BASELINE", "", "compare with this run directory or metrics.json"),
 }
-CHOICES = {"app-mode": ["prefetch", "legacy"], "gate": ["off", "warn", "strict"]}
+CHOICES = {
+    "app-mode": ["prefetch", "legacy"],
+    "gate": ["off", "warn", "strict"],
+    "client": ["vanilla", "react"],
+}
 # flag -> (environment variable set to 1/true/yes to switch it on, help)
 FLAGS: dict[str, tuple[str, str]] = {
     "heap-snapshots": (
@@ -77,6 +82,7 @@ def add_options(parser: pytest.Parser) -> None:
 class SuiteConfig:
     base_url: str | None
     app_mode: str
+    client: str
     db_latency_ms: int
     defect: str | None
     dataset: Path | None
@@ -132,6 +138,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
     return SuiteConfig(
         base_url=getattr(opt, "base_url", None) or config.getini("base_url") or None,
         app_mode=opt.app_mode,
+        client=opt.client,
         db_latency_ms=int(_number(opt.db_latency_ms, "db-latency-ms", int)),
         defect=defect,
         dataset=Path(opt.dataset).resolve() if opt.dataset else None,

@@ -108,7 +108,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     target = suite.base_url or "embedded reference app (started by the suite)"
     return [
-        f"staffsync target: {target}; mode: {suite.app_mode}; defect: {suite.defect or 'none'};"
+        f"staffsync target: {target}; client: {suite.client if suite.embedded else 'theirs'};"
+        f" mode: {suite.app_mode}; defect: {suite.defect or 'none'};"
         f" db latency: {suite.db_latency_ms} ms",
         f"staffsync run: {suite.run_dir}; navigation seed: {suite.nav_seed}",
     ]
@@ -147,6 +148,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "mode": suite.app_mode,
+            "client": suite.client if suite.embedded else "deployment",
             "target": suite.base_url or "embedded",
             "defect": suite.defect,
             "dbLatencyMs": suite.db_latency_ms,
@@ -202,6 +204,7 @@ def target(suite_config: SuiteConfig, metrics_recorder: MetricsRecorder) -> Iter
             "version": health.get("version"),
             "periods": health.get("periods"),
             "defect": health.get("defect"),
+            "client": health.get("client"),
             "baseUrl": t.base_url,
         }
         rows = t.rows()

@@ -60,7 +60,10 @@ class Target:
 
 
 def start_embedded(config: SuiteConfig, workdir: Path) -> AppProcess:
-    options: dict[str, str] = {"db-latency-ms": str(config.db_latency_ms)}
+    options: dict[str, str] = {
+        "db-latency-ms": str(config.db_latency_ms),
+        "client": config.client,
+    }
     if config.defect:
         options["defect"] = config.defect
     if config.dataset:

@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from staffsync.app import create_app
+from staffsync.app import MissingClient, create_app
 from staffsync.settings import Settings, parse_args
 
 
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         asyncio.run(serve(settings))
+    except MissingClient as exc:
+        sys.exit(f"staffsync: {exc}")
     except OSError as exc:
         sys.exit(f"staffsync: cannot listen on {settings.host}:{settings.port}: {exc}")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import WSCloseCode, web
 
-from staffsync import __version__, dataset
+from staffsync import __version__, dataset, vendor
 from staffsync.defects import DEFECTS
 from staffsync.handlers import Context
 from staffsync.hub import Hub
@@ -24,8 +24,12 @@ log = logging.getLogger("staffsync")
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+CLIENT_PAGES = {"vanilla": STATIC / "index.html", "react": STATIC / "react" / "index.html"}
+
+
 async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+    page = CLIENT_PAGES[request.app[SETTINGS].client]
+    return web.FileResponse(page, headers={"Cache-Control": "no-store"})
 
 
 async def config(request: web.Request) -> web.Response:
@@ -35,6 +39,7 @@ async def config(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "version": __version__,
+            "client": settings.client,
             "periods": [p.as_json() for p in ctx.store.periods],
             "rolloutPercent": settings.prefetch_rollout,
             "defect": defect,
@@ -60,6 +65,7 @@ async def health(request: web.Request) -> web.Response:
         "clientsByMode": ctx.hub.counts(),
         "periods": len(ctx.store.periods),
         "defect": settings.defect,
+        "client": settings.client,
         "version": __version__,
         "uptimeS": round(time.monotonic() - request.app[STARTED], 3),
     }
@@ -74,7 +80,16 @@ async def _close_store(app: web.Application) -> None:
     await app[CONTEXT].store.close()
 
 
+class MissingClient(RuntimeError):
+    """The chosen client's libraries are not on disk."""
+
+
 def create_app(settings: Settings) -> web.Application:
+    if settings.client == "react" and vendor.missing():
+        raise MissingClient(
+            f"the React client needs {', '.join(vendor.missing())} in {vendor.VENDOR}:"
+            " run `python -m staffsync.vendor` (bin/setup does)"
+        )
     seed = dataset.load(settings.dataset)
     periods = month_periods(seed["firstMonth"], settings.periods)
     store = Store(

@@ -26,6 +26,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = field(default_factory=tuple)
     max_frame_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
+    client: str = "vanilla"
 
     @property
     def db_path(self) -> Path:
@@ -61,7 +62,13 @@ _OPTIONS: dict[str, tuple[str, type, str]] = {
     ),
     "max_frame_bytes": ("STAFFSYNC_MAX_FRAME_BYTES", int, "largest accepted frame"),
     "heartbeat_s": ("STAFFSYNC_HEARTBEAT_S", float, "seconds between server ping frames"),
+    "client": (
+        "STAFFSYNC_CLIENT",
+        str,
+        "browser client served at /: vanilla (ES modules) or react (React 18)",
+    ),
 }
+CLIENTS = ("vanilla", "react")
 
 
 def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -98,6 +105,8 @@ def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = N
         parser.error("--periods must be between 1 and 240")
     if ns.db_latency_ms < 0:
         parser.error("--db-latency-ms cannot be negative")
+    if ns.client not in CLIENTS:
+        parser.error(f"--client {ns.client}: choose one of {', '.join(CLIENTS)}")
     origins = tuple(o.strip() for o in str(ns.allowed_origins).split(",") if o.strip())
     return Settings(
         host=ns.host,
@@ -111,4 +120,5 @@ def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = N
         allowed_origins=origins,
         max_frame_bytes=ns.max_frame_bytes,
         heartbeat_s=ns.heartbeat_s,
+        client=ns.client,
     )

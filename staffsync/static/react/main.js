@@ -1,0 +1,27 @@
+// Entry point: the server's configuration, the client mode, and the React root.
+
+import { App } from "./ui.js";
+
+function browserId() {
+  const key = "staffsync.react.id";
+  let id = localStorage.getItem(key);
+  if (!id) {
+    id = crypto.randomUUID();
+    localStorage.setItem(key, id);
+  }
+  return id;
+}
+
+// djb2: a client stays in its rollout bucket across visits.
+function bucketOf(text) {
+  let hash = 5381;
+  for (const ch of text) hash = ((hash * 33) ^ ch.charCodeAt(0)) >>> 0;
+  return hash % 100;
+}
+
+const config = await (await fetch("/config.json", { cache: "no-store" })).json();
+const asked = new URLSearchParams(location.search).get("mode");
+const mode = asked === "legacy" || asked === "prefetch"
+  ? asked
+  : bucketOf(browserId()) < config.rolloutPercent ? "prefetch" : "legacy";
+ReactDOM.createRoot(document.getElementById("root")).render(React.createElement(App, { config, mode }));

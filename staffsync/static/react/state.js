@@ -1,0 +1,99 @@
+// What the editor knows: the server's rows (by id, each with the periods it belongs to)
+// and the user's operations the server has not answered yet. The table of a period is
+// derived from both on every render.
+
+export function initialState(mode) {
+  return { mode, status: "connecting", rows: {}, synced: null, current: 0, ops: [], error: null };
+}
+
+// The protocol's rule: a member belongs to a period when its start is not after the
+// period's end and its end (if any) is not before the period's start.
+export function periodsOf(calendar, start, end) {
+  return calendar.filter((p) => start <= p.end && (end == null || end >= p.start)).map((p) => p.index);
+}
+
+function withoutOp(ops, id) {
+  return id == null ? ops : ops.filter((op) => op.rid !== id);
+}
+
+function received(state, frame) {
+  const p = frame.payload || {};
+  switch (frame.type) {
+    case "SYNC_ALL_PERIODS_RESPONSE": {
+      const rows = {};
+      for (const [key, list] of Object.entries(p.periods || {})) {
+        for (const row of list || []) {
+          const seen = rows[row.id];
+          rows[row.id] = { ...row, periods: [...(seen ? seen.periods : []), Number(key)] };
+        }
+      }
+      return { ...state, rows, synced: "all" };
+    }
+    case "SYNC_RESPONSE": {
+      if (state.mode !== "legacy" || p.period !== state.current) return state; // a late answer
+      const rows = {};
+      for (const row of p.staff || []) rows[row.id] = { ...row, periods: row.periods || [p.period] };
+      return { ...state, rows, synced: p.period };
+    }
+    case "STAFF_UPDATE": {
+      const row = { ...p.changes, periods: p.periods || [] };
+      const known = state.rows[row.id];
+      const rows = known && known.version > row.version ? state.rows : { ...state.rows, [row.id]: row };
+      return { ...state, rows, ops: withoutOp(state.ops, p.requestId) };
+    }
+    case "STAFF_CREATE": {
+      const { tempId, ...row } = p;
+      return { ...state, rows: { ...state.rows, [row.id]: row }, ops: withoutOp(state.ops, tempId) };
+    }
+    case "STAFF_DELETE": {
+      const { [p.staffId]: _gone, ...rows } = state.rows;
+      return { ...state, rows, ops: withoutOp(state.ops, p.requestId) };
+    }
+    case "ERROR":
+      return { ...state, ops: withoutOp(state.ops, p.requestId), error: `Not saved: ${p.message || p.error}` };
+    default:
+      return state;
+  }
+}
+
+export function reducer(state, action) {
+  switch (action.type) {
+    case "status":
+      return { ...state, status: action.status };
+    case "frame":
+      return received(state, action.frame);
+    case "go": {
+      const index = Math.max(0, Math.min(action.count - 1, action.index ?? state.current + action.delta));
+      if (index === state.current) return state;
+      return state.mode === "legacy" ? { ...state, current: index, rows: {}, synced: null } : { ...state, current: index };
+    }
+    case "op":
+      return { ...state, ops: [...state.ops, action.op], error: null };
+    default:
+      return state;
+  }
+}
+
+// The rows as the user should see them: the server's, with the unanswered operations on top.
+export function effectiveRows(state, calendar) {
+  const rows = { ...state.rows };
+  for (const op of state.ops) {
+    if (op.kind === "delete") {
+      delete rows[op.staffId];
+    } else if (op.kind === "update" && rows[op.staffId]) {
+      const row = { ...rows[op.staffId], ...op.changes };
+      const moved = "startPeriod" in op.changes || "endPeriod" in op.changes;
+      rows[op.staffId] = moved ? { ...row, periods: periodsOf(calendar, row.startPeriod, row.endPeriod) } : row;
+    } else if (op.kind === "create") {
+      const f = op.fields;
+      rows[op.rid] = { id: op.rid, version: 0, staffOrder: Number.MAX_SAFE_INTEGER, ...f, periods: periodsOf(calendar, f.startPeriod, f.endPeriod) };
+    }
+  }
+  return rows;
+}
+
+export function tableOf(rows, period) {
+  return Object.values(rows)
+    .filter((row) => (row.periods || []).includes(period))
+    .sort((a, b) => a.staffOrder - b.staffOrder || String(a.id).localeCompare(String(b.id)));
+}
