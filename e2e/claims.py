@@ -1,8 +1,10 @@
 """The plan's claims, measured: the same scenarios in legacy and in prefetch mode against
 an app whose database answers with a hosted database's latency.
 
-    python -m e2e.claims [--db-latency-ms 300]
+    python -m e2e.claims [--db-latency-ms 300] [--clients vanilla,react]
 
+Also puts the reference app's clients side by side (prefetch mode, same database latency):
+what a React client costs is a real question for the team that owns the production app.
 Writes artifacts/claims-<time>/claims.md and claims.json.
 """
 
@@ -25,6 +27,11 @@ SCENARIOS = [
     "e2e/test_initial_load.py",
     "e2e/test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
     "e2e/test_rapid_switching.py::test_rapid_random_jumps_should_end_on_the_last_requested_period",
+]
+CLIENT_SCENARIOS = [
+    *SCENARIOS,
+    "e2e/test_multi_tab.py::test_edits_should_reach_every_other_tab_across_periods_and_modes",
+    "e2e/test_memory.py::test_heap_should_not_grow_with_navigation",
 ]
 KB = 1000.0
 
@@ -65,6 +72,42 @@ def figures(run: dict[str, Any]) -> dict[str, float]:
 
 
 Row = tuple[str, str, str, str, str]
+
+
+def client_figures(run: dict[str, Any]) -> dict[str, float]:
+    nav = vals(run, "navigation.latency_ms")
+    prop = vals(run, "sync.propagation_ms")
+    heap = vals(run, "heap.after_load_bytes")
+    growth = vals(run, "heap.growth_per_100_nav_bytes")
+    nan = float("nan")
+    return {
+        "nav_p50_ms": median(nav) if nav else nan,
+        "nav_p95_ms": percentile(nav, 0.95) if nav else nan,
+        "first_row_ms": median(vals(run, "initial_load.first_row_ms") or [nan]),
+        "heap_after_load": median(heap) if heap else nan,
+        "heap_growth_per_100": max(growth) if growth else nan,
+        "propagation_p50_ms": median(prop) if prop else nan,
+        "propagation_p95_ms": percentile(prop, 0.95) if prop else nan,
+    }
+
+
+def client_lines(figs: dict[str, dict[str, float]]) -> list[str]:
+    names = list(figs)
+    rows: list[tuple[str, Callable[[dict[str, float]], str]]] = [
+        ("navigation p50 / p95", lambda f: f"{f['nav_p50_ms']:.1f} / {f['nav_p95_ms']:.1f} ms"),
+        ("first staff row (median)", lambda f: f"{f['first_row_ms']:.0f} ms"),
+        ("JS heap after load (median)", lambda f: f"{f['heap_after_load'] / 1e6:.2f} MB"),
+        ("heap growth per 100 navigations", lambda f: f"{f['heap_growth_per_100'] / 1024:.1f} KiB"),
+        (
+            "propagation p50 / p95",
+            lambda f: f"{f['propagation_p50_ms']:.1f} / {f['propagation_p95_ms']:.1f} ms",
+        ),
+    ]
+    lines = ["| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines += [
+        f"| {label} | " + " | ".join(show(figs[n]) for n in names) + " |" for label, show in rows
+    ]
+    return lines
 
 
 def claims(legacy: dict[str, float], prefetch: dict[str, float]) -> list[Row]:
@@ -138,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-latency-ms", type=int, default=300)
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts")
     parser.add_argument("--dataset", help="seed dataset for both runs")
+    parser.add_argument(
+        "--clients", default="vanilla,react", help="clients to compare; empty for none"
+    )
     args = parser.parse_args(argv)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     extra = ["--dataset", args.dataset] if args.dataset else []
@@ -156,9 +202,31 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|",
     ]
     lines += [f"| {c} | {leg} | {pre} | {v} |" for c, leg, pre, v, _ in rows]
+    clients = [c for c in args.clients.split(",") if c]
+    client_figs = {}
+    for client in clients:
+        options = ["--app-mode", "prefetch", "--db-latency-ms", str(args.db_latency_ms)]
+        options += ["--client", client, "--gate", "off", *extra]
+        run = load(run_suite(CLIENT_SCENARIOS, options, f"claims-{stamp}-{client}", args.artifacts))
+        client_figs[client] = client_figures(run)
+    if client_figs:
+        lines += [
+            "",
+            "## The reference app's clients (prefetch mode)",
+            "",
+            *client_lines(client_figs),
+        ]
     (out / "claims.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (out / "claims.json").write_text(
-        json.dumps({"dbLatencyMs": args.db_latency_ms, "figures": figs, "rows": rows}, indent=1)
+        json.dumps(
+            {
+                "dbLatencyMs": args.db_latency_ms,
+                "figures": figs,
+                "rows": rows,
+                "clients": client_figs,
+            },
+            indent=1,
+        )
         + "\n"
     )
     print("\n".join(lines))

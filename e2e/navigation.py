@@ -39,7 +39,6 @@ def run_switches(
     settle_timeout_ms: float = 20_000,
 ) -> SwitchRun:
     """Perform `action(target)` for each target at `interval_s`, then wait for the last."""
-    user.schedule.measure_controls()
     pacer = Pacer(interval_s)
     started = time.monotonic()
     probe_start = user.probe.now()

@@ -3,6 +3,7 @@ the healthy app passes.
 
     python -m e2e.proof                     # the whole matrix
     python -m e2e.proof --defects F2,F7     # some rows
+    python -m e2e.proof --client react      # the server's defects, judged through React
     python -m e2e.proof --repeat 20 [--hog] # flake check of the default suite
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from e2e.catalogue import CATALOGUE
 from e2e.options import ROOT
 from e2e.subrun import run_suite
+from staffsync.defects import DEFECTS
 
 E2E = "e2e/"
 
@@ -79,7 +81,12 @@ MATRIX: dict[str, Row] = {
     ),
     "F12": Row(("test_memory.py::test_heap_should_not_grow_with_navigation",)),
     "F13": Row(("test_recovery.py::test_frozen_server_should_leave_exactly_one_live_socket",)),
-    "F14": Row(("test_errors.py::test_rejected_edit_should_be_rolled_back_and_shown",)),
+    "F14": Row(
+        (
+            "test_errors.py::test_rejected_edit_should_be_rolled_back_and_shown",
+            "test_errors.py::test_edit_of_a_member_deleted_meanwhile_should_be_refused_and_shown",
+        )
+    ),
     "F15": Row(("test_errors.py::test_hostile_client_should_not_disconnect_anyone_else",)),
 }
 HEADLINES = ("navigation_p95", "initial_load", "js_heap", "propagation", "reconnect")
@@ -110,12 +117,12 @@ def failures(run_dir: Path) -> dict[str, str]:
     return out
 
 
-def prove(defect: str, artifacts: Path, stamp: str) -> Result:
+def prove(defect: str, artifacts: Path, stamp: str, client: str) -> Result:
     row = MATRIX[defect]
     started = time.monotonic()
     run_dir = run_suite(
         [E2E + t for t in row.tests],
-        ["--defect", defect, "--gate", "off", *row.options],
+        ["--defect", defect, "--gate", "off", "--client", client, *row.options],
         f"proof-{stamp}-{defect}",
         artifacts,
     )
@@ -128,12 +135,14 @@ def prove(defect: str, artifacts: Path, stamp: str) -> Result:
     )
 
 
-def healthy(artifacts: Path, stamp: str, defects: list[str]) -> Result:
+def healthy(artifacts: Path, stamp: str, defects: list[str], client: str) -> Result:
     tests = sorted({E2E + t for d in defects for t in MATRIX[d].tests})
     options = sorted({o for d in defects for o in MATRIX[d].options if o.startswith("--idle")})
     extra = ["--idle-seconds", "20"] if options else []
     started = time.monotonic()
-    run_dir = run_suite(tests, ["--gate", "off", *extra], f"proof-{stamp}-healthy", artifacts)
+    run_dir = run_suite(
+        tests, ["--gate", "off", "--client", client, *extra], f"proof-{stamp}-healthy", artifacts
+    )
     failed = failures(run_dir)
     return Result(
         "healthy",
@@ -146,13 +155,14 @@ def healthy(artifacts: Path, stamp: str, defects: list[str]) -> Result:
     )
 
 
-def matrix(defects: list[str], artifacts: Path) -> int:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    results = [healthy(artifacts, stamp, defects)]
+def matrix(defects: list[str], artifacts: Path, client: str) -> int:
+    stamp = time.strftime("%Y%m%d-%H%M%S") + ("" if client == "vanilla" else f"-{client}")
+    results = [healthy(artifacts, stamp, defects, client)]
+    print(f"client: {client}")
     print(f"{'row':8} {'result':8} {'time':>6}  tests that failed (naming the defect)")
     print_row(results[0])
     for defect in defects:
-        results.append(prove(defect, artifacts, stamp))
+        results.append(prove(defect, artifacts, stamp, client))
         print_row(results[-1])
     out = artifacts / f"proof-{stamp}-matrix.json"
     out.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
@@ -174,7 +184,7 @@ def print_row(r: Result) -> None:
     print(f"{r.defect:8} {label:8} {r.seconds:5.0f}s  {shown}", flush=True)
 
 
-def repeat(times: int, hog: bool, artifacts: Path) -> int:
+def repeat(times: int, hog: bool, artifacts: Path, client: str) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     hogs = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(1 if hog else 0)
@@ -183,7 +193,9 @@ def repeat(times: int, hog: bool, artifacts: Path) -> int:
     figures: dict[str, list[float]] = {k: [] for k in HEADLINES}
     try:
         for n in range(times):
-            run_dir = run_suite([], ["--gate", "warn"], f"flake-{stamp}-{n:02d}", artifacts)
+            run_dir = run_suite(
+                [], ["--gate", "warn", "--client", client], f"flake-{stamp}-{n:02d}", artifacts
+            )
             for name in failures(run_dir):
                 per_test[name] = per_test.get(name, 0) + 1
             gate = (
@@ -222,18 +234,35 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--defects", default=",".join(MATRIX), help="comma-separated ids")
+    parser.add_argument(
+        "--defects", default="", help="comma-separated ids (default: every one that applies)"
+    )
     parser.add_argument("--repeat", type=int, default=0, help="flake check: run the suite N times")
     parser.add_argument("--hog", action="store_true", help="with --repeat: a CPU hog beside it")
     parser.add_argument("--artifacts", type=Path, default=ROOT / "artifacts")
+    parser.add_argument(
+        "--client",
+        choices=["vanilla", "react"],
+        default="vanilla",
+        help="the reference app's client; with react only the server's defects apply",
+    )
     args = parser.parse_args(argv)
     if args.repeat:
-        return repeat(args.repeat, args.hog, args.artifacts)
-    defects = [d.strip().upper() for d in args.defects.split(",") if d.strip()]
+        return repeat(args.repeat, args.hog, args.artifacts, args.client)
+    server_side = [d for d, (where, _) in DEFECTS.items() if where == "server"]
+    default = MATRIX if args.client == "vanilla" else server_side
+    chosen = args.defects or ",".join(default)
+    defects = [d.strip().upper() for d in chosen.split(",") if d.strip()]
     unknown = [d for d in defects if d not in MATRIX]
     if unknown:
         parser.error(f"unknown defect(s) {unknown}; known: {', '.join(CATALOGUE)}")
-    return matrix(defects, args.artifacts)
+    client_side = [d for d in defects if d not in server_side]
+    if args.client != "vanilla" and client_side:
+        parser.error(
+            f"{', '.join(client_side)} are defects of the vanilla client; with --client"
+            f" {args.client} only the server's apply ({', '.join(server_side)})"
+        )
+    return matrix(defects, args.artifacts, args.client)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ from e2e.catalogue import verdict
 from e2e.checks import assert_one_socket
 from e2e.plugin import OpenUser
 from e2e.target import Target
+from e2e.users import User
+from e2e.wire import rows_by_id
+
+NAME_LIMIT = 100  # the reference server refuses longer names
 
 HOSTILE_FRAMES: list[str | bytes] = [
     "{not json",
@@ -27,20 +31,67 @@ HOSTILE_FRAMES: list[str | bytes] = [
 ]
 
 
-@pytest.mark.smoke
-@pytest.mark.fault
-def test_rejected_edit_should_be_rolled_back_and_shown(open_user: OpenUser, target: Target) -> None:
-    user = open_user("A")
-    period = user.schedule.current_period()
-    row = target.rows()[period][0]
-    too_long = "X" * 150  # the protocol refuses names over 100 characters
-    user.schedule.rename_staff(row["id"], too_long)
+def expect_refusal_handled(user: User) -> None:
+    """The refusal is shown, and no edit is left waiting for a confirmation."""
     expect(
         user.schedule.error,
         verdict(
             "the server's refusal shown to the user", "no error message", ("F14",), user.evidence
         ),
     ).to_be_visible(timeout=10_000)
+    expect(
+        user.schedule.pending,
+        verdict("the refused edit no longer pending", "still pending", ("F14",), user.evidence),
+    ).to_have_attribute("data-count", "0", timeout=10_000)
+
+
+@pytest.mark.smoke
+@pytest.mark.fault
+def test_edit_of_a_member_deleted_meanwhile_should_be_refused_and_shown(
+    open_user: OpenUser, target: Target
+) -> None:
+    """The refusal the protocol guarantees: a write for a deleted member. The user's edit
+    is held on the network while another user deletes the member, then delivered."""
+    user = open_user("A", control_sockets=True)
+    assert user.control is not None
+    period = user.schedule.current_period()
+    row = target.rows()[period][0]
+    name = f"Too Late {time.monotonic_ns() % 10**6}"
+    with user.control.holding():
+        user.schedule.rename_staff(row["id"], name)
+        user.control.wait_held(1)
+        with target.wire() as other:
+            other.delete(row["id"])
+    expect_refusal_handled(user)
+    expect(
+        user.schedule.row(row["id"]),
+        verdict(
+            f"{row['id']} gone (deleted by another user), not kept with the refused edit",
+            "the row still shown",
+            ("F14",),
+            user.evidence,
+        ),
+    ).to_have_count(0, timeout=10_000)
+    assert row["id"] not in rows_by_id(target.rows()), verdict(
+        "the member deleted in the database", "still there", ("F15",), user.evidence
+    )
+
+
+@pytest.mark.smoke
+@pytest.mark.fault
+def test_rejected_edit_should_be_rolled_back_and_shown(open_user: OpenUser, target: Target) -> None:
+    """A value the reference server refuses (a name over 100 characters), where the client
+    lets the user type it."""
+    if target.app is None:
+        pytest.skip("the 100-character limit is the reference server's; --base-url given")
+    user = open_user("A")
+    limit = user.schedule.name_limit()
+    if limit is not None and limit <= NAME_LIMIT:
+        pytest.skip(f"the client stops the refused value itself (maxlength {limit})")
+    period = user.schedule.current_period()
+    row = target.rows()[period][0]
+    user.schedule.rename_staff(row["id"], "X" * (NAME_LIMIT + 50))
+    expect_refusal_handled(user)
     expect(
         user.schedule.name_cell(row["id"]),
         verdict(
@@ -50,7 +101,6 @@ def test_rejected_edit_should_be_rolled_back_and_shown(open_user: OpenUser, targ
             user.evidence,
         ),
     ).to_have_text(row["name"], timeout=10_000)
-    expect(user.schedule.pending).to_have_attribute("data-count", "0")
 
 
 @pytest.mark.smoke

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Page
+from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page
 
 from e2e.pages.schedule_page import SchedulePage
 from e2e.probes import page_probe
@@ -26,6 +26,7 @@ class User:
     evidence: str
     control: SocketControl | None = None
     console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)  # confirm() and alert() texts, accepted
     mode: str = ""  # the client mode asked for when the page was opened
     _heap: HeapProbe | None = None
 
@@ -67,6 +68,12 @@ def make_user(
         if message.type == "error":
             user.console_errors.append(message.text)
 
+    def on_dialog(dialog: Dialog) -> None:
+        # A user answers "OK" to the app's own confirm() (e.g. before a delete).
+        user.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.accept()
+
     page.on("console", on_console)
+    page.on("dialog", on_dialog)
     page.on("pageerror", lambda exc: user.console_errors.append(f"page error: {exc}"))
     return user

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from playwright.sync_api import Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+
+class PageExpectation(AssertionError):
+    """The page did not reach a state within its time; says what was awaited and shown."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,24 @@ class StaffRow:
     end: str
     pending: bool
 
+
+# Finds a control when it is clicked (controls may move, scroll or wrap): scrolls it into
+# view, and returns the centre of its box, or why it cannot be clicked there.
+LOCATE = """selector => {
+  const el = document.querySelector(selector);
+  if (!el) return {error: `no element ${selector}`};
+  el.scrollIntoView({block: "nearest", inline: "nearest"});
+  const box = el.getBoundingClientRect();
+  if (!box.width || !box.height) return {error: `${selector} is not displayed`};
+  if (el.disabled) return {error: `${selector} is disabled`};
+  const x = box.left + box.width / 2, y = box.top + box.height / 2;
+  const hit = document.elementFromPoint(x, y);
+  if (!hit || (hit !== el && !el.contains(hit))) {
+    return {error: `${selector} is covered by ${hit ? hit.outerHTML.slice(0, 80) : "nothing"}`};
+  }
+  return {x, y};
+}"""
+DESCRIBE = """() => window.__ssProbe ? window.__ssProbe.describe() : document.title"""
 
 READ_ROWS = """table => [...table.querySelectorAll('[data-testid="staff-row"]')].map(r => {
   const cell = (c) => (r.querySelector(`[data-testid="staff-${c}"]`) || {}).textContent || "";
@@ -37,7 +60,6 @@ class SchedulePage:
         self.period_label: Locator = page.get_by_test_id("period-label")
         self.mode_label: Locator = page.get_by_test_id("app-mode")
         self.form: Locator = page.get_by_test_id("edit-form")
-        self._boxes: dict[str, tuple[float, float]] = {}
 
     # -- opening ----------------------------------------------------------------------
     def open(self, mode: str | None = None, timeout_ms: float = 30_000) -> None:
@@ -49,48 +71,52 @@ class SchedulePage:
         selector = '[data-testid="staff-table"][data-state="ready"]'
         if period is not None:
             selector = f'[data-testid="staff-table"][data-state="ready"][data-period="{period}"]'
-        self.page.locator(selector).wait_for(state="attached", timeout=timeout_ms)
+        what = "the table ready" + ("" if period is None else f" on period {period}")
+        self._wait(self.page.locator(selector), "attached", timeout_ms, what)
+
+    def describe(self) -> str:
+        """What the page shows now (table, badge, pending, error), for failure messages."""
+        try:
+            return str(self.page.evaluate(DESCRIBE))
+        except Exception as exc:  # the page may be gone; the message must still be written
+            return f"(the page could not be read: {exc})"
+
+    def _wait(self, locator: Locator, state: str, timeout_ms: float, what: str) -> None:
+        try:
+            locator.wait_for(state=state, timeout=timeout_ms)  # type: ignore[arg-type]
+        except PlaywrightTimeout:
+            raise PageExpectation(
+                f"Expected {what} within {timeout_ms / 1000:.0f} s; the page showed"
+                f" {self.describe()}"
+            ) from None
 
     # -- navigating -------------------------------------------------------------------
     def chip(self, period: int) -> Locator:
         return self.page.locator(f'[data-testid="period-chip"][data-period="{period}"]')
 
-    def _press(self, target: Locator, key: str) -> None:
-        """A real mouse click at the control's centre.
+    def _press(self, selector: str) -> None:
+        """A real mouse click at the control's centre, located when it is clicked.
 
-        Navigation controls do not move, so their position is measured once; the click
-        itself is raw input (trusted events), without the actionability waits of
-        Locator.click that would make 10 switches a second impossible.
+        Raw input (trusted events) without the actionability waits of Locator.click, which
+        would make 10 switches a second impossible; the control is found, scrolled into
+        view and checked to be the element at that point on every press.
         """
-        self.page.mouse.click(*self._press_target(target, key))
-
-    def _press_target(self, target: Locator, key: str) -> tuple[float, float]:
-        box = self._boxes.get(key)
-        if box is None:
-            target.wait_for(state="visible")
-            measured = target.bounding_box()
-            if measured is None:
-                raise RuntimeError(f"{key} is not displayed")
-            box = (measured["x"] + measured["width"] / 2, measured["y"] + measured["height"] / 2)
-            self._boxes[key] = box
-        return box
-
-    def measure_controls(self) -> None:
-        """Locate every navigation control once, before a timed run of switches."""
-        self._press_target(self.page.get_by_test_id("nav-next"), "next")
-        self._press_target(self.page.get_by_test_id("nav-prev"), "prev")
-        for period in range(self.period_count()):
-            self._press_target(self.chip(period), f"chip-{period}")
+        spot = self.page.evaluate(LOCATE, selector)
+        if "error" in spot:
+            raise PageExpectation(
+                f"cannot click: {spot['error']}; the page showed {self.describe()}"
+            )
+        self.page.mouse.click(spot["x"], spot["y"])
 
     def go_to_period(self, period: int) -> None:
         """Click the period in the strip."""
-        self._press(self.chip(period), f"chip-{period}")
+        self._press(f'[data-testid="period-chip"][data-period="{period}"]')
 
     def next(self) -> None:
-        self._press(self.page.get_by_test_id("nav-next"), "next")
+        self._press('[data-testid="nav-next"]')
 
     def previous(self) -> None:
-        self._press(self.page.get_by_test_id("nav-prev"), "prev")
+        self._press('[data-testid="nav-prev"]')
 
     def press_next_key(self) -> None:
         self.page.keyboard.press("ArrowRight")
@@ -137,11 +163,20 @@ class SchedulePage:
     # -- editing ----------------------------------------------------------------------
     def _open_editor(self, staff_id: str) -> None:
         self.row(staff_id).get_by_test_id("edit-staff").click()
-        self.form.wait_for(state="visible")
+        self._wait(self.form, "visible", 10_000, f"the edit form of {staff_id} open")
 
     def _save(self) -> None:
         self.page.get_by_test_id("edit-save").click()
-        self.form.wait_for(state="hidden")
+        self._wait(self.form, "hidden", 10_000, "the edit form closed after Save")
+
+    def name_limit(self) -> int | None:
+        """The name field's maxlength, if it has one (read with the form open or closed)."""
+        self.page.get_by_test_id("add-staff").click()
+        self._wait(self.form, "visible", 10_000, "the form to add staff open")
+        raw = self.page.get_by_test_id("edit-name").get_attribute("maxlength")
+        self.page.get_by_test_id("edit-cancel").click()
+        self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
+        return int(raw) if raw and raw.isdigit() else None
 
     def rename_staff(self, staff_id: str, name: str) -> None:
         self._open_editor(staff_id)
@@ -172,7 +207,7 @@ class SchedulePage:
         self, name: str, position: str, first_period: int, last_period: int | None = None
     ) -> None:
         self.page.get_by_test_id("add-staff").click()
-        self.form.wait_for(state="visible")
+        self._wait(self.form, "visible", 10_000, "the form to add staff open")
         self.page.get_by_test_id("edit-name").fill(name)
         self.page.get_by_test_id("edit-position").fill(position)
         self.page.get_by_test_id("edit-start-period").select_option(str(first_period))

@@ -72,7 +72,6 @@
       return super.send(data);
     }
   };
-  probe.sentAfter = (type, t) => probe.sockets.some((s) => s.sent.some((f) => f.type === type && f.t > t));
 
   // Records when the table first shows a value (cross-tab propagation). spec:
   // {staffId?, field = "name", text} a cell of that row (or of any row) showing `text`;

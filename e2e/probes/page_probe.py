@@ -174,14 +174,14 @@ class PageProbe:
         raw = self.page.evaluate("k => window.__ssProbe.watching[k]", key)
         return Seen(raw["seenAt"], raw["frameAt"])
 
-    def wait_sent(self, kind: str, after: float, timeout_ms: float = 15_000) -> None:
-        """Until the page sends a `kind` frame after page time `after`."""
-        self.wait(
-            "([k, t]) => window.__ssProbe.sentAfter(k, t)",
-            [kind, after],
-            timeout_ms,
-            f"the page to send {kind}",
-        )
+    def happens_within(self, expression: str, arg: Any, window_ms: float) -> bool:
+        """Whether `expression` comes true within the window (a check that something must,
+        or must not, happen in that time)."""
+        try:
+            self.page.wait_for_function(expression, arg=arg, timeout=window_ms)
+        except PlaywrightTimeout:
+            return False
+        return True
 
     def wait_reconnected(
         self, since: float, timeout_ms: float, defects: tuple[str, ...], evidence: str
