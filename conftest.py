@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from e2e.target import Target
+from e2e.harness.target import Target
 
-pytest_plugins = ["e2e.plugin"]
+pytest_plugins = ["e2e.harness.plugin"]
 
 
 @pytest.fixture(scope="session")

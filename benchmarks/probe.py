@@ -14,9 +14,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from e2e.app_process import AppProcess
-from e2e.browser import QUIET_FLAGS, find_chromium
 from e2e.gate.stats import percentile
+from e2e.harness.app_process import AppProcess
+from e2e.harness.browser import QUIET_FLAGS, find_chromium
+from e2e.harness.options import environment_value
 from e2e.probes import page_probe
 
 TIMED = """async (n) => {
@@ -44,7 +45,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = AppProcess(data_dir=Path(tmp) / "data", log_path=Path(tmp) / "app.log")
         app.start()
-        executable = find_chromium()
+        executable = find_chromium(environment_value("chromium"))
         with sync_playwright() as p:
             browser = (
                 p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import aiohttp
 
-from e2e.app_process import AppProcess
 from e2e.gate.stats import percentile
+from e2e.harness.app_process import AppProcess
 from staffsync.dataset import generate
 
 

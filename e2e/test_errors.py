@@ -9,12 +9,12 @@ import pytest
 from playwright.sync_api import expect
 from websockets.exceptions import ConnectionClosed
 
-from e2e.catalogue import verdict
-from e2e.checks import assert_one_socket
-from e2e.plugin import OpenUser
-from e2e.target import Target
-from e2e.users import User
-from e2e.wire import rows_by_id
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import assert_one_socket
+from e2e.harness.plugin import OpenUser
+from e2e.harness.target import Target
+from e2e.harness.users import User
+from e2e.harness.wire import rows_by_id
 
 NAME_LIMIT = 100  # the reference server refuses longer names
 
@@ -35,13 +35,13 @@ def expect_refusal_handled(user: User) -> None:
     """The refusal is shown, and no edit is left waiting for a confirmation."""
     expect(
         user.schedule.error,
-        verdict(
+        explain(
             "the server's refusal shown to the user", "no error message", ("F14",), user.evidence
         ),
     ).to_be_visible(timeout=10_000)
     expect(
         user.schedule.pending,
-        verdict("the refused edit no longer pending", "still pending", ("F14",), user.evidence),
+        explain("the refused edit no longer pending", "still pending", ("F14",), user.evidence),
     ).to_have_attribute("data-count", "0", timeout=10_000)
 
 
@@ -65,14 +65,14 @@ def test_edit_of_a_member_deleted_meanwhile_should_be_refused_and_shown(
     expect_refusal_handled(user)
     expect(
         user.schedule.row(row["id"]),
-        verdict(
+        explain(
             f"{row['id']} gone (deleted by another user), not kept with the refused edit",
             "the row still shown",
             ("F14",),
             user.evidence,
         ),
     ).to_have_count(0, timeout=10_000)
-    assert row["id"] not in rows_by_id(target.rows()), verdict(
+    assert row["id"] not in rows_by_id(target.rows()), explain(
         "the member deleted in the database", "still there", ("F15",), user.evidence
     )
 
@@ -94,7 +94,7 @@ def test_rejected_edit_should_be_rolled_back_and_shown(open_user: OpenUser, targ
     expect_refusal_handled(user)
     expect(
         user.schedule.name_cell(row["id"]),
-        verdict(
+        explain(
             f"the refused edit rolled back to {row['name']!r}",
             "the refused value kept",
             ("F14",),
@@ -119,13 +119,13 @@ def test_hostile_client_should_not_disconnect_anyone_else(
                 errors.append(hostile.recv_until(lambda f: f["type"] == "ERROR")["payload"])
         except ConnectionClosed as exc:
             closed = str(exc)
-    assert closed is None, verdict(
+    assert closed is None, explain(
         "the bad client answered with ERRORs and kept connected",
         f"closed: {closed}",
         ("F15",),
         user.evidence,
     )
-    assert all(e.get("message") for e in errors), verdict(
+    assert all(e.get("message") for e in errors), explain(
         "an ERROR with a message for every bad frame", errors, ("F15",), user.evidence
     )
     period = user.schedule.current_period()
@@ -134,7 +134,7 @@ def test_hostile_client_should_not_disconnect_anyone_else(
     user.schedule.rename_staff(staff_id, name)
     expect(
         user.schedule.pending,
-        verdict(
+        explain(
             "the other user's edit confirmed after the hostile frames",
             "it stayed pending",
             ("F15",),
@@ -143,6 +143,6 @@ def test_hostile_client_should_not_disconnect_anyone_else(
     ).to_have_attribute("data-count", "0", timeout=10_000)
     assert_one_socket(user)
     with target.wire() as check:
-        assert check.request("PING", {})["type"] == "PONG", verdict(
+        assert check.request("PING", {})["type"] == "PONG", explain(
             "the server still serving", "no PONG", ("F15",), user.evidence
         )

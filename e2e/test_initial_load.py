@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from e2e.catalogue import verdict
-from e2e.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
-from e2e.metrics import TestMetrics
-from e2e.plugin import OpenUser
-from e2e.target import Target
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.plugin import OpenUser
+from e2e.harness.target import Target
 
 
 @pytest.mark.smoke
@@ -51,7 +51,7 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     user = open_user("A")
     truth = target.truth()
     periods = user.schedule.period_count()
-    assert periods == len(truth), verdict(
+    assert periods == len(truth), explain(
         f"{len(truth)} periods in the strip", periods, ("F6",), user.evidence
     )
     start = time.monotonic()
@@ -71,7 +71,7 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     for nav in user.probe.navigations():
         if nav.latency_ms is not None:
             measure("navigation.latency_ms", nav.latency_ms, "ms", kind="visit")
-    assert not frames and not requests and not sockets, verdict(
+    assert not frames and not requests and not sockets, explain(
         "no WebSocket frame, HTTP request or new socket while visiting prefetched periods",
         f"{len(frames)} frames ({sorted({f.type for f in frames})}), {len(requests)} requests,"
         f" {len(sockets)} sockets",
@@ -80,7 +80,7 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     )
     has_data = user.schedule.strip_has_data()
     expected = {p: str(bool(ids)).lower() for p, ids in truth.items()}
-    assert has_data == expected, verdict(
+    assert has_data == expected, explain(
         "the strip to mark which periods have data", has_data, ("F1", "F6"), user.evidence
     )
     assert_one_socket(user)

@@ -7,16 +7,16 @@ import json
 
 import pytest
 
-from e2e.catalogue import verdict
 from e2e.gate.kpis import load_kpis
-from e2e.metrics import TestMetrics
-from e2e.navigation import slope_per, sweep
-from e2e.options import SuiteConfig
-from e2e.plugin import OpenUser
+from e2e.harness.catalogue import explain
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.navigation import slope_per, sweep
+from e2e.harness.options import SuiteConfig
+from e2e.harness.plugin import OpenUser
+from e2e.harness.target import Target
+from e2e.harness.users import User
 from e2e.probes import heap_snapshot
 from e2e.probes.memory import renderer_rss_bytes
-from e2e.target import Target
-from e2e.users import User
 
 # Growth that counts as a leak: 1 MiB per 100 navigations (the healthy client measures a few
 # KB either way). Judged on the least-squares slope over every checkpoint, not one pair.
@@ -89,7 +89,7 @@ def heap_run(
     grew: list[str] = []
     if config.heap_snapshots or growth >= triage_threshold(config):
         grew = triage(user, config, kind)
-    assert growth < LEAK_BYTES_PER_100, verdict(
+    assert growth < LEAK_BYTES_PER_100, explain(
         f"heap growth under {LEAK_BYTES_PER_100 // 1024} KiB per 100 navigations",
         f"{growth / 1024:.0f} KiB per 100 over {done} navigations"
         f" (heap {ys[0] / 1e6:.1f} MB -> {ys[-1] / 1e6:.1f} MB); what grew:\n" + "\n".join(grew),

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from e2e.catalogue import verdict
-from e2e.checks import assert_persisted, assert_shows_truth
-from e2e.metrics import TestMetrics
-from e2e.plugin import OpenUser
-from e2e.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
-from e2e.target import Target
-from e2e.users import User
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import assert_persisted, assert_shows_truth
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.plugin import OpenUser
+from e2e.harness.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
+from e2e.harness.target import Target
+from e2e.harness.users import User
 
 EDITS_PER_WRITER = 4  # x 3 writers x 2 readers = 24 propagation samples
 
@@ -47,7 +47,7 @@ def expect_name(
 ) -> None:
     expect(
         user.schedule.name_cell(staff_id),
-        verdict(
+        explain(
             f"{staff_id} named {name!r} in period {period}",
             "another name or no row",
             defects,
@@ -131,10 +131,10 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     a.schedule.move_staff(staff_id, first, last)
     expect(
         a.schedule.pending,
-        verdict("the move to be confirmed", "still pending", ("F8",), a.evidence),
+        explain("the move to be confirmed", "still pending", ("F8",), a.evidence),
     ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
     now_in = periods_of(target.rows(), staff_id)
-    assert now_in == list(range(first, last + 1)), verdict(
+    assert now_in == list(range(first, last + 1)), explain(
         f"the server to place {staff_id} in periods {first}..{last}", now_in, ("F6",), a.evidence
     )
     assert_everywhere(b, target, range(periods))
@@ -166,11 +166,11 @@ def test_create_and_delete_should_propagate(
         for r in {r["id"]: r for m in rows.values() for r in m}.values()
         if r["name"] == name
     ]
-    assert len(ids) == 1, verdict(
+    assert len(ids) == 1, explain(
         f"the server to hold {name!r} once", f"{len(ids)} such rows", ("F8",), a.evidence
     )
     staff_id = ids[0]
-    assert periods_of(rows, staff_id) == list(range(first, last + 1)), verdict(
+    assert periods_of(rows, staff_id) == list(range(first, last + 1)), explain(
         f"the new member in periods {first}..{last}",
         periods_of(rows, staff_id),
         ("F6",),
@@ -197,7 +197,7 @@ def converge(a: User, b: User, target: Target, staff_id: str, where: list[int]) 
     for user in (a, b):
         expect(
             user.schedule.pending,
-            verdict("every edit confirmed", "edits still pending", ("F8", "F10"), user.evidence),
+            explain("every edit confirmed", "edits still pending", ("F8", "F10"), user.evidence),
         ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
     rows = target.rows()
     return next(r for r in rows[where[0]] if r["id"] == staff_id)
@@ -224,7 +224,7 @@ def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, targ
     for user in (a, b):
         expect(
             user.schedule.name_cell(staff_id),
-            verdict(
+            explain(
                 f"both tabs and the database to agree on {server['name']!r}",
                 "a different value in this tab",
                 ("F10",),
@@ -244,12 +244,12 @@ def test_concurrent_edits_of_different_fields_should_both_survive(
     assert_persisted(
         a, target, {staff_id: {"name": "Merged Name", "position": "Bartender"}}, measure, ("F10",)
     )
-    assert (server["name"], server["position"]) == ("Merged Name", "Bartender"), verdict(
+    assert (server["name"], server["position"]) == ("Merged Name", "Bartender"), explain(
         "both edits kept by the server", (server["name"], server["position"]), ("F10",), a.evidence
     )
     for user in (a, b):
         cells = user.schedule.row(staff_id)
-        message = verdict("both edits shown in every tab", "one lost", ("F10",), user.evidence)
+        message = explain("both edits shown in every tab", "one lost", ("F10",), user.evidence)
         expect(cells.get_by_test_id("staff-name"), message).to_have_text("Merged Name")
         expect(cells.get_by_test_id("staff-position"), message).to_have_text("Bartender")
 

@@ -7,20 +7,20 @@ from collections.abc import Callable
 
 import pytest
 
-from e2e.catalogue import verdict
-from e2e.checks import (
+from e2e.gate.stats import percentile
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import (
     assert_no_console_errors,
     assert_one_socket,
     assert_shows_truth,
     assert_snapshots_true,
 )
-from e2e.gate.stats import percentile
-from e2e.metrics import TestMetrics
-from e2e.navigation import SwitchRun, jump_sequence, record, run_switches
-from e2e.options import SuiteConfig
-from e2e.plugin import OpenUser
-from e2e.target import Target
-from e2e.users import User
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.navigation import SwitchRun, jump_sequence, record, run_switches
+from e2e.harness.options import SuiteConfig
+from e2e.harness.plugin import OpenUser
+from e2e.harness.target import Target
+from e2e.harness.users import User
 
 SWITCHES = 10
 LONG_TASK_MS = 50
@@ -59,7 +59,7 @@ def check_run(
         if any(t["start"] < end and t["start"] + t["duration"] > start for t in long_tasks)
     ]
     measure("navigation.janky_switches", len(janky), "count")
-    assert len(janky) <= MAX_JANKY_SWITCHES, verdict(
+    assert len(janky) <= MAX_JANKY_SWITCHES, explain(
         f"at most {MAX_JANKY_SWITCHES} of {len(run.windows)} switches overlapping a task over"
         f" {LONG_TASK_MS} ms",
         f"{len(janky)} janky switches; long tasks {[round(t['duration']) for t in long_tasks]} ms",

@@ -7,14 +7,14 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from e2e.catalogue import verdict
-from e2e.checks import assert_one_socket, assert_persisted
-from e2e.metrics import TestMetrics
-from e2e.options import SuiteConfig
-from e2e.plugin import OpenUser
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import assert_one_socket, assert_persisted
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.options import SuiteConfig
+from e2e.harness.plugin import OpenUser
+from e2e.harness.target import Target
+from e2e.harness.users import User
 from e2e.probes.faults import SocketControl
-from e2e.target import Target
-from e2e.users import User
 
 RECONNECT_TIMEOUT_MS = 30_000
 CUTS = 3
@@ -36,7 +36,7 @@ def record_reconnect(
     if at is None:
         opened = [s.open_at for s in user.probe.sockets() if s.open_at and s.open_at >= since]
         at = min(opened) if opened else None
-    assert at is not None, verdict(
+    assert at is not None, explain(
         "a connection after the fault", user.probe.describe(), ("F3",), user.evidence
     )
     measure("recovery.reconnect_ms", at - since, "ms", kind=kind)
@@ -51,14 +51,14 @@ def with_control(open_user: OpenUser) -> tuple[User, SocketControl]:
 def wait_state(user: User, state: str) -> None:
     expect(
         user.schedule.badge,
-        verdict(f"the badge to say {state}", "another state", ("F3", "F4"), user.evidence),
+        explain(f"the badge to say {state}", "another state", ("F3", "F4"), user.evidence),
     ).to_have_attribute("data-state", state, timeout=RECONNECT_TIMEOUT_MS)
 
 
 def wait_confirmed(user: User) -> None:
     expect(
         user.schedule.pending,
-        verdict(
+        explain(
             "every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence
         ),
     ).to_have_attribute("data-count", "0", timeout=RECONNECT_TIMEOUT_MS)
@@ -91,7 +91,7 @@ def outage_round(
         user.schedule.rename_staff(mine, my_name)
         expect(
             user.schedule.pending,
-            verdict("the offline edit shown as pending", "no pending edit", ("F8",), user.evidence),
+            explain("the offline edit shown as pending", "no pending edit", ("F8",), user.evidence),
         ).to_have_attribute("data-count", "1")
         control.hold(until=time.monotonic() + seconds)
         back_in_page = user.probe.now()  # taken before the outage ends: no reconnect is missed
@@ -99,7 +99,7 @@ def outage_round(
     record_reconnect(user, back_in_page, measure, kind, ("F3", "F4"))
     expect(
         user.schedule.name_cell(theirs),
-        verdict(
+        explain(
             "another user's edit from the outage to appear after reconnecting",
             "the old name",
             ("F7",),
@@ -108,7 +108,7 @@ def outage_round(
     ).to_have_text(their_name, timeout=RECONNECT_TIMEOUT_MS)
     wait_confirmed(user)
     mine_sent = [f for f in user.network.sent_of("STAFF_UPDATE") if f.t >= back]
-    assert len(mine_sent) == 1, verdict(
+    assert len(mine_sent) == 1, explain(
         "the offline edit sent exactly once after reconnecting",
         f"{len(mine_sent)} sends",
         ("F8",),
@@ -117,7 +117,7 @@ def outage_round(
     assert_persisted(user, target, {mine: {"name": my_name}, theirs: {"name": their_name}}, measure)
     expect(
         user.schedule.name_cell(mine),
-        verdict(f"the offline edit {my_name!r} shown", "another value", ("F8",), user.evidence),
+        explain(f"the offline edit {my_name!r} shown", "another value", ("F8",), user.evidence),
     ).to_have_text(my_name)
 
 
@@ -135,7 +135,7 @@ def test_cut_socket_should_reconnect_and_resync(
     for cut in range(CUTS):
         theirs = member_in(target, period, 2 + cut)
         name = f"While Cut {cut} {time.monotonic_ns() % 10**6}"
-        assert control.cut() == 1, verdict(
+        assert control.cut() == 1, explain(
             "one socket to cut", user.probe.describe(), ("F1", "F13"), user.evidence
         )
         cut_in_page = user.probe.now()
@@ -145,7 +145,7 @@ def test_cut_socket_should_reconnect_and_resync(
         record_reconnect(user, cut_in_page, measure, "cut", ("F3", "F13"))
         expect(
             user.schedule.name_cell(theirs),
-            verdict(
+            explain(
                 "an edit made while cut to appear after the resync",
                 "the old name",
                 ("F7",),
@@ -208,7 +208,7 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     )
     expect(
         user.schedule.name_cell(confirmed),
-        verdict(
+        explain(
             "the confirmed write shown after the restart", "another value", ("F9",), user.evidence
         ),
     ).to_have_text("Confirmed Before Kill")
@@ -230,36 +230,19 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
     before = len(user.probe.sockets())
     app.freeze()
     try:
-        replaced = user.probe.happens_within(
-            "n => window.__ssProbe.sockets.length > n", before, FREEZE_WINDOW_MS
-        )
+        replaced = user.probe.new_socket_within(before, FREEZE_WINDOW_MS)
         thawed_in_page = user.probe.now()
     finally:
         app.thaw()
     if replaced:
-        user.probe.wait(
-            "n => window.__ssProbe.socketList().slice(0, n).every(s => s.closedAt !== null)",
-            before,
-            RECONNECT_TIMEOUT_MS,
-            "the replaced socket closed after the thaw",
-            ("F13",),
-            user.evidence,
-        )
+        user.probe.wait_closed(before, RECONNECT_TIMEOUT_MS, ("F13",), user.evidence)
         record_reconnect(user, thawed_in_page, measure, "freeze", ("F13",))
     else:
         user.probe.wait_reconnected(0, RECONNECT_TIMEOUT_MS, ("F13",), user.evidence)
     # What an old socket's close handler would do (another socket, another badge state)
     # shows within the client's retry delay; nothing of it may happen.
-    disturbed = user.probe.happens_within(
-        """() => {
-          const open = window.__ssProbe.socketList().filter(s => s.closedAt === null).length;
-          const badge = document.querySelector('[data-testid="connection-badge"]');
-          return open !== 1 || badge.getAttribute("data-state") !== "connected";
-        }""",
-        None,
-        SETTLE_WINDOW_MS,
-    )
-    assert not disturbed, verdict(
+    disturbed = user.probe.unsettled_within(SETTLE_WINDOW_MS)
+    assert not disturbed, explain(
         f"one live socket and the badge saying connected for {SETTLE_WINDOW_MS / 1000:.0f} s"
         " after the server answered again",
         user.probe.describe(),
@@ -277,20 +260,15 @@ def test_idle_connection_should_stay_open(
     user = open_user("A")
     sockets = len(user.probe.sockets())
     started = time.monotonic()
-    dropped = user.probe.happens_within(  # must NOT come true for the whole idle period
-        "() => document.querySelector('[data-testid=\"connection-badge\"]')"
-        ".getAttribute('data-state') !== 'connected'",
-        None,
-        suite_config.idle_seconds * 1000,
-    )
+    dropped = user.probe.disconnected_within(suite_config.idle_seconds * 1000)
     idle = time.monotonic() - started
     measure("connection.idle_s", idle, "s")
-    assert not dropped, verdict(
+    assert not dropped, explain(
         f"the idle connection open for {suite_config.idle_seconds:.0f} s",
         f"it dropped after {idle:.1f} s",
         ("F4",),
         user.evidence,
     )
-    assert len(user.probe.sockets()) == sockets, verdict(
+    assert len(user.probe.sockets()) == sockets, explain(
         "the same socket through the idle period", "a new one", ("F4",), user.evidence
     )

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from e2e.app_process import AppProcess
-from e2e.browser import QUIET_FLAGS, find_chromium
-from e2e.wire import WireClient
+from e2e.harness.app_process import AppProcess
+from e2e.harness.browser import QUIET_FLAGS, find_chromium
+from e2e.harness.options import environment_value
+from e2e.harness.wire import WireClient
 
 AppFactory = Callable[..., AppProcess]
 
@@ -77,7 +78,7 @@ def base_url() -> None:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Browser]:
     """The suite's own Chromium, for tests that look at a page as a person would."""
-    executable = find_chromium()  # before: it may start a Playwright of its own
+    executable = find_chromium(environment_value("chromium"))  # before: it may start a Playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))
         yield browser

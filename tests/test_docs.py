@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e.options import ROOT
-from e2e.plugin import declared_metrics
+from e2e.harness.options import ROOT
+from e2e.harness.plugin import declared_metrics
 
 
 class Declared:

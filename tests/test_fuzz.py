@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from e2e.app_process import AppProcess
-from e2e.wire import WireClient
+from e2e.harness.app_process import AppProcess
+from e2e.harness.wire import WireClient
 from staffsync.protocol import CLIENT_TYPES
 
 TYPES = [*sorted(CLIENT_TYPES), "PONG", "ERROR", "", "staff_update"]

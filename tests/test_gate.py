@@ -22,7 +22,7 @@ from e2e.gate.kpis import (
 )
 from e2e.gate.runner import GATE_FAILED, TESTS_AND_GATE_FAILED, exit_status, run_gate
 from e2e.gate.stats import compare, percentile
-from e2e.options import ROOT
+from e2e.harness.options import ROOT
 
 RECORDED = ROOT / "fixtures" / "recorded"
 KPIS = ROOT / "fixtures" / "kpis.json"

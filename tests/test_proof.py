@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.options import ROOT
+from e2e.harness.options import ROOT
 
 SUBSET = ("F1", "F2", "F7", "F8", "F10")
 

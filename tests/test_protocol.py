@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e.app_process import AppProcess
-from e2e.wire import WireClient, rows_by_id
+from e2e.harness.app_process import AppProcess
+from e2e.harness.wire import WireClient, rows_by_id
 from staffsync.periods import member_of, month_periods
 from tests.conftest import AppFactory
 

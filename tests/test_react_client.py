@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.options import ROOT
+from e2e.harness.options import ROOT
 
 
 @pytest.mark.timeout(600)

@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Browser
 
 from e2e.gate.runner import run_gate
-from e2e.options import ROOT
+from e2e.harness.options import ROOT
 
 RECORDED = ROOT / "fixtures" / "recorded"
 CHARTS = (

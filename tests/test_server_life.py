@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from e2e.app_process import AppProcess
-from e2e.wire import WireClient, rows_by_id
+from e2e.harness.app_process import AppProcess
+from e2e.harness.wire import WireClient, rows_by_id
 from staffsync.defects import DEFECTS
 from tests.conftest import AppFactory
 

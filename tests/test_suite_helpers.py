@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
 import pytest
 
-from e2e.catalogue import CATALOGUE, verdict
-from e2e.metrics import MetricsRecorder, TestMetrics, UndeclaredMetric
-from e2e.navigation import jump_sequence, slope_per
-from e2e.proof import MATRIX
+from e2e.harness.catalogue import CATALOGUE, explain
+from e2e.harness.metrics import MetricsRecorder, TestMetrics, UndeclaredMetric
+from e2e.harness.navigation import jump_sequence, slope_per
+from e2e.harness.options import ROOT
+from e2e.studies.proof import MATRIX
 
 
 def test_jump_sequence_should_replay_from_its_seed() -> None:
@@ -28,8 +31,8 @@ def test_slope_should_be_growth_per_hundred() -> None:
     assert slope_per(xs, [5.0, 5.0, 5.0, 5.0], 100) == 0.0
 
 
-def test_verdict_should_name_each_defect_and_the_evidence() -> None:
-    message = verdict("period 3", "period 2", ("F2", "F6"), "artifacts/run/x")
+def test_explanation_should_name_each_defect_and_the_evidence() -> None:
+    message = explain("period 3", "period 2", ("F2", "F6"), "artifacts/run/x")
     assert "Expected period 3; saw period 2" in message
     assert f"F2: {CATALOGUE['F2']}" in message
     assert f"F6: {CATALOGUE['F6']}" in message
@@ -48,3 +51,17 @@ def test_a_test_should_not_record_a_metric_it_does_not_declare() -> None:
     with pytest.raises(UndeclaredMetric, match=r"writes\.lost"):
         measure("writes.lost", 0, "count")
     assert [s.metric for s in recorder.samples] == ["sync.propagation_ms"]
+
+
+def test_bad_option_should_end_the_run_at_once_with_a_usage_error() -> None:
+    for bad in (["--defect", "F99"], ["--periods", "0"], ["--outage-seconds", "soon"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "e2e", "--collect-only", "-q", *bad],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 4, (bad, done.stdout, done.stderr)  # pytest's usage error
+        assert f"argument {bad[0]}" in done.stderr, done.stderr

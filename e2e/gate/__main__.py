@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from e2e.gate.runner import run_gate, table
-from e2e.options import ROOT
+from e2e.harness.options import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:

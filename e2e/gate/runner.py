@@ -10,7 +10,7 @@ from typing import Any
 from e2e.gate import history, report
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
 from e2e.gate.units import fmt, level_label
-from e2e.metrics import load
+from e2e.harness.metrics import load
 
 # Exit statuses: pytest's own for test failures (1), these for the gate.
 GATE_FAILED = 10

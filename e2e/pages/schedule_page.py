@@ -57,8 +57,6 @@ class SchedulePage:
         self.badge: Locator = page.get_by_test_id("connection-badge")
         self.pending: Locator = page.get_by_test_id("pending-count")
         self.error: Locator = page.get_by_test_id("error-message")
-        self.period_label: Locator = page.get_by_test_id("period-label")
-        self.mode_label: Locator = page.get_by_test_id("app-mode")
         self.form: Locator = page.get_by_test_id("edit-form")
 
     # -- opening ----------------------------------------------------------------------
@@ -91,9 +89,6 @@ class SchedulePage:
             ) from None
 
     # -- navigating -------------------------------------------------------------------
-    def chip(self, period: int) -> Locator:
-        return self.page.locator(f'[data-testid="period-chip"][data-period="{period}"]')
-
     def _press(self, selector: str) -> None:
         """A real mouse click at the control's centre, located when it is clicked.
 
@@ -128,9 +123,6 @@ class SchedulePage:
     def current_period(self) -> int:
         return int(self.table.get_attribute("data-period") or -1)
 
-    def is_ready(self) -> bool:
-        return self.table.get_attribute("data-state") == "ready"
-
     def rows(self) -> list[StaffRow]:
         return [StaffRow(**r) for r in self.table.evaluate(READ_ROWS)]
 
@@ -147,18 +139,6 @@ class SchedulePage:
         chips = self.page.locator('[data-testid="period-chip"]')
         values = chips.evaluate_all("cs => cs.map(c => [c.dataset.period, c.dataset.hasData])")
         return {int(p): str(v) for p, v in values}
-
-    def connection_state(self) -> str:
-        return self.badge.get_attribute("data-state") or ""
-
-    def pending_count(self) -> int:
-        return int(self.pending.get_attribute("data-count") or 0)
-
-    def error_text(self) -> str | None:
-        return self.error.text_content() if self.error.is_visible() else None
-
-    def mode(self) -> str:
-        return self.mode_label.get_attribute("data-mode") or ""
 
     # -- editing ----------------------------------------------------------------------
     def _open_editor(self, staff_id: str) -> None:
@@ -188,11 +168,6 @@ class SchedulePage:
         self.page.get_by_test_id("edit-position").fill(position)
         if department is not None:
             self.page.get_by_test_id("edit-department").fill(department)
-        self._save()
-
-    def set_status(self, staff_id: str, status: str) -> None:
-        self._open_editor(staff_id)
-        self.page.get_by_test_id("edit-status").select_option(status)
         self._save()
 
     def move_staff(self, staff_id: str, first_period: int, last_period: int | None) -> None:

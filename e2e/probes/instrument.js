@@ -3,7 +3,7 @@
 (() => {
   if (window.__ssProbe) return;
   const probe = {
-    navigations: [],   // {target, inputAt, readyAt, frameAt, superseded}
+    navigations: [],   // {target, inputAt, readyAt, frameAt}
     snapshots: [],     // {t, period, ids} each time the ready table changes
     longTasks: [],     // {start, duration}
     events: [],        // Event Timing entries >= 16 ms: {name, start, duration}
@@ -26,8 +26,7 @@
 
   // Marks the next input event as the start of a navigation to `target`.
   probe.expect = (target) => {
-    if (probe.waiting && probe.waiting.frameAt === null) probe.waiting.superseded = true;
-    probe.waiting = { target, inputAt: null, readyAt: null, frameAt: null, superseded: false };
+    probe.waiting = { target, inputAt: null, readyAt: null, frameAt: null };
     probe.navigations.push(probe.waiting);
   };
 

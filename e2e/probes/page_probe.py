@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from e2e.catalogue import verdict
+from e2e.harness.catalogue import explain
 
 SCRIPT = Path(__file__).with_name("instrument.js")
 
@@ -23,9 +23,7 @@ def install(context: BrowserContext) -> None:
 class Navigation:
     target: int
     input_at: float | None
-    ready_at: float | None
     frame_at: float | None
-    superseded: bool
 
     @property
     def latency_ms(self) -> float | None:
@@ -109,7 +107,7 @@ class PageProbe:
                 f"nothing like it within {timeout_ms / 1000:.1f} s;"
                 f" the page showed {self.describe()}"
             )
-            raise AssertionError(verdict(expected, seen, defects, evidence)) from None
+            raise AssertionError(explain(expected, seen, defects, evidence)) from None
 
     def _get(self, expression: str) -> Any:
         return self.page.evaluate(f"() => {{ const p = window.__ssProbe; return {expression}; }}")
@@ -126,10 +124,7 @@ class PageProbe:
 
     def navigations(self) -> list[Navigation]:
         raw = self._get("p.navigations")
-        return [
-            Navigation(n["target"], n["inputAt"], n["readyAt"], n["frameAt"], n["superseded"])
-            for n in raw
-        ]
+        return [Navigation(n["target"], n["inputAt"], n["frameAt"]) for n in raw]
 
     def wait_measured(self, timeout_ms: float = 15_000) -> None:
         """Until the latest navigation has reached its frame (or was superseded)."""
@@ -200,6 +195,45 @@ class PageProbe:
             "the client to reconnect on its own",
             defects,
             evidence,
+        )
+
+    def new_socket_within(self, known: int, window_ms: float) -> bool:
+        """Whether the page opens a socket beyond its first `known` within the window."""
+        return self.happens_within("n => window.__ssProbe.sockets.length > n", known, window_ms)
+
+    def wait_closed(
+        self, first: int, timeout_ms: float, defects: tuple[str, ...], evidence: str
+    ) -> None:
+        """Until the page's first `first` sockets are all closed."""
+        self.wait(
+            "n => window.__ssProbe.socketList().slice(0, n).every(s => s.closedAt !== null)",
+            first,
+            timeout_ms,
+            f"the page's first {first} socket(s) closed",
+            defects,
+            evidence,
+        )
+
+    def unsettled_within(self, window_ms: float) -> bool:
+        """Whether, within the window, the page has other than one open socket or its badge
+        says other than connected."""
+        return self.happens_within(
+            """() => {
+              const open = window.__ssProbe.socketList().filter(s => s.closedAt === null).length;
+              const badge = document.querySelector('[data-testid="connection-badge"]');
+              return open !== 1 || !badge || badge.getAttribute("data-state") !== "connected";
+            }""",
+            None,
+            window_ms,
+        )
+
+    def disconnected_within(self, window_ms: float) -> bool:
+        """Whether the badge leaves "connected" within the window."""
+        return self.happens_within(
+            "() => document.querySelector('[data-testid=\"connection-badge\"]')"
+            ".getAttribute('data-state') !== 'connected'",
+            None,
+            window_ms,
         )
 
     def connected_after(self, t: float) -> float | None:

@@ -15,9 +15,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from e2e.metrics import TestMetrics
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.users import User
 from e2e.probes.page_probe import ReceivedWrite, SentWrite
-from e2e.users import User
 
 PROPAGATION_TIMEOUT_MS = 10_000
 PROPAGATION_METRICS = ("sync.propagation_ms", "sync.ui_round_trip_ms", "sync.leg_ms")

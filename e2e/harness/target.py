@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from e2e.app_process import AppProcess
-from e2e.options import SuiteConfig
-from e2e.wire import WireClient
+from e2e.harness.app_process import AppProcess
+from e2e.harness.options import SuiteConfig
+from e2e.harness.wire import WireClient
 
 
 @dataclass

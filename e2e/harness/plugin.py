@@ -1,32 +1,31 @@
-"""The suite's pytest plugin: options, the target, the browser, users, metrics, artifacts."""
+"""The suite's pytest plugin: options, the target, the browser, users, metrics, artifacts.
+The gate's hooks live in e2e/gate/plugin.py and are registered from here."""
 
 from __future__ import annotations
 
 import os
-import platform
 import random
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from e2e import options
-from e2e.browser import QUIET_FLAGS, find_chromium
-from e2e.gate.runner import GateOutcome, exit_status, run_gate, table
-from e2e.gate.units import level_label
-from e2e.metrics import MetricsRecorder, TestMetrics
-from e2e.options import SuiteConfig
-from e2e.target import Target, target_fixture
-from e2e.users import User, make_user
+from e2e.gate.plugin import GatePlugin
+from e2e.harness import options
+from e2e.harness.browser import QUIET_FLAGS, find_chromium
+from e2e.harness.environment import RunFacts, snapshot
+from e2e.harness.metrics import MetricsRecorder, TestMetrics
+from e2e.harness.options import SuiteConfig
+from e2e.harness.target import Target, target_fixture
+from e2e.harness.users import User, make_user
+from e2e.probes.stability import connected_ratio, error_counts
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RECORDER_KEY = pytest.StashKey[MetricsRecorder]()
-GATE_KEY = pytest.StashKey[GateOutcome]()
-EXIT_KEY = pytest.StashKey[int]()
-E2E_DIR = Path(__file__).resolve().parent
+FACTS_KEY = pytest.StashKey[RunFacts]()
+E2E_DIR = Path(__file__).resolve().parent.parent
 # What the `open_user` fixture records for every page it opens (see record_user).
 OPEN_USER_METRICS = frozenset(
     {
@@ -69,6 +68,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _runs_suite(config):
         return
     config.stash[RECORDER_KEY] = MetricsRecorder(run_id=suite.run_id)
+    config.stash[FACTS_KEY] = RunFacts()
+    if suite.gate != "off":
+        config.pluginmanager.register(GatePlugin(suite), "staffsync-gate")
     suite.run_dir.mkdir(parents=True, exist_ok=True)
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(suite.run_dir / "junit.xml")
@@ -95,7 +97,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "tags": {"fault": "yes" if item.get_closest_marker("fault") else "no"},
         }
     opt = session.config.option
-    recorder.environment["selection"] = {
+    session.config.stash[FACTS_KEY].selection = {
         "markers": opt.markexpr or "",
         "keywords": opt.keyword or "",
         "tests": len(session.items),
@@ -135,50 +137,15 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.hookimpl(tryfirst=True)  # before the gate's plugin reads metrics.json
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is None or not _runs_suite(config):
         return
     suite = config.stash[CONFIG_KEY]
-    recorder.environment.update(
-        {
-            "cores": psutil.cpu_count(),
-            "memoryBytes": psutil.virtual_memory().total,
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "mode": suite.app_mode,
-            "client": suite.client if suite.embedded else "deployment",
-            "target": suite.base_url or "embedded",
-            "defect": suite.defect,
-            "dbLatencyMs": suite.db_latency_ms,
-            "navSeed": suite.nav_seed,
-            "gate": suite.gate,
-        }
-    )
+    recorder.environment = snapshot(suite, config.stash[FACTS_KEY])
     recorder.write(suite.run_dir / "metrics.json")
-    if suite.gate == "off" or exitstatus not in (0, 1):
-        return
-    outcome = run_gate(suite.run_dir, suite.kpis, suite.baseline)
-    config.stash[GATE_KEY] = outcome
-    session.exitstatus = exit_status(exitstatus == 1, outcome.verdict, suite.gate)
-    config.stash[EXIT_KEY] = int(session.exitstatus)
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    outcome = config.stash.get(GATE_KEY, None)
-    if outcome is None:
-        return
-    suite = config.stash[CONFIG_KEY]
-    terminalreporter.section(f"staffsync gate ({suite.gate})")
-    for line in table(outcome.results):
-        terminalreporter.write_line(line)
-    effect = {"strict": "decides the exit status", "warn": "reported only"}[suite.gate]
-    terminalreporter.write_line(
-        f"GATE VERDICT: {level_label(outcome.verdict)} ({effect});"
-        f" exit status {config.stash[EXIT_KEY]}"
-    )
-    terminalreporter.write_line(f"report: {outcome.report_path}")
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -197,18 +164,21 @@ def metrics_recorder(pytestconfig: pytest.Config) -> MetricsRecorder:
 
 
 @pytest.fixture(scope="session")
-def target(suite_config: SuiteConfig, metrics_recorder: MetricsRecorder) -> Iterator[Target]:
+def run_facts(pytestconfig: pytest.Config) -> RunFacts:
+    facts = pytestconfig.stash.get(FACTS_KEY, None)
+    if facts is None:
+        facts = pytestconfig.stash[FACTS_KEY] = RunFacts()
+    return facts
+
+
+@pytest.fixture(scope="session")
+def target(
+    suite_config: SuiteConfig, metrics_recorder: MetricsRecorder, run_facts: RunFacts
+) -> Iterator[Target]:
     for t in target_fixture(suite_config, suite_config.run_dir / "app"):
-        health = t.health()
-        metrics_recorder.environment["app"] = {
-            "version": health.get("version"),
-            "periods": health.get("periods"),
-            "defect": health.get("defect"),
-            "client": health.get("client"),
-            "baseUrl": t.base_url,
-        }
+        run_facts.health, run_facts.base_url = t.health(), t.base_url
         rows = t.rows()
-        metrics_recorder.environment["dataset"] = {
+        run_facts.dataset = {
             "periods": len(rows),
             "staff": len({r["id"] for period in rows.values() for r in period}),
             "memberships": sum(len(period) for period in rows.values()),
@@ -231,19 +201,12 @@ def browser_type_launch_args(
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _browser_version(request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder) -> None:
+def _browser_version(request: pytest.FixtureRequest, run_facts: RunFacts) -> None:
     if "browser" in request.fixturenames or any(
         "browser" in getattr(i, "fixturenames", ()) for i in request.session.items
     ):
         browser: Browser = request.getfixturevalue("browser")
-        metrics_recorder.environment["browser"] = f"chromium {browser.version}"
-        metrics_recorder.environment["playwright"] = _playwright_version()
-
-
-def _playwright_version() -> str:
-    from importlib.metadata import version
-
-    return version("playwright")
+        run_facts.browser = f"chromium {browser.version}"
 
 
 @pytest.fixture
@@ -299,24 +262,10 @@ def open_user(
 
 def record_user(user: User, measure: TestMetrics, fault: str) -> None:
     """Connection stability and error rate of one user's page, from the page's own view."""
-    sockets = user.probe.sockets()
-    now = user.probe.now()
-    opened = [s.open_at for s in sockets if s.open_at is not None]
-    if opened:
-        start = opened[0]  # from the first connection: connecting at load is not instability
-        spans = sorted((s.open_at, s.closed_at or now) for s in sockets if s.open_at is not None)
-        covered, cursor = 0.0, start
-        for a, b in spans:
-            a = max(a, cursor)
-            if b > a:
-                covered += b - a
-                cursor = b
-        if now > start:
-            measure("connection.connected_ratio", covered / (now - start), "ratio", fault=fault)
-    errors = len(user.network.frames_since(0.0, {"ERROR"}))
-    operations = sum(1 for s in user.network.sockets for f in s.frames if f.sent) - len(
-        user.network.sent_of("PING")
-    )
+    ratio = connected_ratio(user.probe.sockets(), user.probe.now())
+    if ratio is not None:
+        measure("connection.connected_ratio", ratio, "ratio", fault=fault)
+    errors, operations = error_counts(user.network)
     measure("errors.count", errors, "count", fault=fault)
     measure("errors.operations", operations, "count", fault=fault)
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from e2e.metrics import TestMetrics
-from e2e.pacing import Pacer
-from e2e.users import User
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.pacing import Pacer
+from e2e.harness.users import User
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,6 @@ class SwitchRun:
     latencies_ms: list[float]  # of every switch that reached its frame
     superseded: int  # switches overtaken before they rendered
     windows: list[tuple[float, float]]  # (input, frame) of each measured switch, page clock
-    started_at: float  # time.monotonic()
     probe_started_at: float  # performance.now() in the page
     wall_s: float
 
@@ -61,7 +60,6 @@ def run_switches(
             for n in navs
             if n.input_at is not None and n.frame_at is not None
         ],
-        started_at=started,
         probe_started_at=probe_start,
         wall_s=wall,
     )

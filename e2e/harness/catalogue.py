@@ -22,7 +22,7 @@ CATALOGUE: dict[str, str] = {
 }
 
 
-def verdict(expected: str, seen: object, defects: tuple[str, ...], evidence: str = "") -> str:
+def explain(expected: str, seen: object, defects: tuple[str, ...], evidence: str = "") -> str:
     """An assertion message: what was expected, what was seen, which defects, where to look."""
     named = "; ".join(f"{d}: {CATALOGUE[d]}" for d in defects)
     where = f" Evidence: {evidence}" if evidence else ""

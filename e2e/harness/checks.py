@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from e2e.catalogue import verdict
-from e2e.metrics import TestMetrics
-from e2e.target import Target
-from e2e.users import User
-from e2e.wire import rows_by_id
+from e2e.harness.catalogue import explain
+from e2e.harness.metrics import TestMetrics
+from e2e.harness.target import Target
+from e2e.harness.users import User
+from e2e.harness.wire import rows_by_id
 
 
 def assert_persisted(
@@ -27,7 +27,7 @@ def assert_persisted(
         if staff_id not in rows or any(rows[staff_id].get(k) != v for k, v in fields.items())
     }
     measure("writes.lost", len(lost), "count")
-    assert not lost, verdict(
+    assert not lost, explain(
         f"the database to hold every confirmed write {writes}",
         f"{len(lost)} lost; it holds {lost}",
         defects,
@@ -38,12 +38,12 @@ def assert_persisted(
 def assert_shows_truth(user: User, truth: dict[int, list[str]], period: int) -> None:
     """The page shows `period` ready, with exactly the staff the server has there."""
     seen_period = user.schedule.current_period()
-    assert seen_period == period, verdict(
+    assert seen_period == period, explain(
         f"the page to end on period {period}", f"period {seen_period}", ("F2",), user.evidence
     )
     ids = user.schedule.row_ids()
     expected = truth[period]
-    assert sorted(ids) == sorted(expected), verdict(
+    assert sorted(ids) == sorted(expected), explain(
         f"period {period} to show the server's {len(expected)} staff",
         f"{len(ids)} rows; missing {sorted(set(expected) - set(ids))[:5]},"
         f" extra {sorted(set(ids) - set(expected))[:5]}",
@@ -59,7 +59,7 @@ def assert_snapshots_true(user: User, truth: dict[int, list[str]]) -> None:
         for s in user.probe.snapshots()
         if sorted(s.ids) != sorted(truth.get(s.period, []))
     ]
-    assert not wrong, verdict(
+    assert not wrong, explain(
         "every rendered period to hold its own staff",
         f"{len(wrong)} renders with another period's rows (period, rows): {wrong[:5]}",
         ("F2",),
@@ -71,7 +71,7 @@ def assert_one_socket(user: User, whole_life: bool = True) -> None:
     """Exactly one socket open now; with `whole_life`, the only one the page ever made."""
     sockets = user.probe.sockets()
     live = [s for s in sockets if s.is_open]
-    assert len(live) == 1 and (len(sockets) == 1 or not whole_life), verdict(
+    assert len(live) == 1 and (len(sockets) == 1 or not whole_life), explain(
         "one WebSocket for the page's whole life" if whole_life else "exactly one open WebSocket",
         f"{len(sockets)} created, {len(live)} open now: {[s.url for s in sockets][:4]}",
         ("F1", "F13"),
@@ -81,4 +81,4 @@ def assert_one_socket(user: User, whole_life: bool = True) -> None:
 
 def assert_no_console_errors(user: User) -> None:
     errors = user.console_errors + user.probe.errors()
-    assert not errors, verdict("no console errors", errors[:5], ("F13", "F15"), user.evidence)
+    assert not errors, explain("no console errors", errors[:5], ("F13", "F15"), user.evidence)

@@ -17,6 +17,8 @@ from typing import Any
 
 import psutil
 
+from e2e.harness.options import ROOT
+
 LISTENING = re.compile(r"listening on (http://\S+)")
 
 
@@ -70,7 +72,7 @@ class AppProcess:
             stdout=subprocess.PIPE,
             stderr=log,
             env=env,
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=ROOT,
         )
         log.close()
         assert self.proc.stdout is not None

@@ -1,12 +1,11 @@
 """Which Chromium the suite launches, and with which flags.
 
 Order: an explicit path (option or STAFFSYNC_CHROMIUM), Playwright's own Chromium when it
-is installed, then the system's. `python -m e2e.browser` prints the choice or fails.
+is installed, then the system's. `python -m e2e.harness.browser` prints the choice or fails.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -45,7 +44,6 @@ def playwright_chromium() -> str | None:
 
 def find_chromium(explicit: str | None = None) -> str | None:
     """Path to launch, or None to let Playwright use its own; BrowserNotFound if none."""
-    explicit = explicit or os.environ.get("STAFFSYNC_CHROMIUM")
     if explicit:
         if not Path(explicit).is_file():
             raise BrowserNotFound(f"Chromium at {explicit} does not exist")
@@ -62,8 +60,10 @@ def find_chromium(explicit: str | None = None) -> str | None:
 
 
 def main() -> None:
+    from e2e.harness.options import environment_value  # the one reader of STAFFSYNC_*
+
     try:
-        path = find_chromium()
+        path = find_chromium(environment_value("chromium"))
     except BrowserNotFound as exc:
         sys.exit(str(exc))
     print(path or f"playwright's own ({playwright_chromium()})")

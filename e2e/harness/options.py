@@ -1,0 +1,289 @@
+"""The suite's settings: one option group, settled once into SuiteConfig.
+
+Each setting comes from its command-line option, else its environment variable, else the
+default. Values are converted and checked when pytest parses its arguments, so a bad one
+ends the run at once with pytest's usage error. Only this module reads STAFFSYNC_*; tests
+and page objects get `suite_config`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.harness.catalogue import CATALOGUE
+
+ROOT = Path(__file__).resolve().parents[2]
+TRUE = ("1", "true", "yes", "on")
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {raw!r}") from None
+
+
+def _count(raw: str) -> int:
+    value = _int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _not_negative(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"cannot be negative: {value}")
+    return value
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {raw!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 s, not {value}")
+    return value
+
+
+def _int_list(raw: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"integers separated by commas, not {raw!r}") from None
+
+
+def _defect(raw: str) -> str | None:
+    if raw.strip().lower() in ("", "none"):
+        return None
+    defect = raw.strip().upper()
+    if defect not in CATALOGUE:
+        raise argparse.ArgumentTypeError(
+            f"unknown defect {raw!r}; the catalogue has {', '.join(CATALOGUE)}"
+        )
+    return defect
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw).resolve()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {raw}")
+    return path
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).resolve()
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+@dataclass(frozen=True)
+class Option:
+    env: str
+    convert: Callable[[str], Any]
+    default: str | None  # as it would be typed; None: no default (or a computed one)
+    help: str
+    shown: str = ""  # the default as the help shows it, when not `default`
+    choices: tuple[str, ...] | None = None
+
+
+OPTIONS: dict[str, Option] = {
+    "app-mode": Option(
+        "STAFFSYNC_APP_MODE",
+        _text,
+        "prefetch",
+        "client mode of the pages",
+        choices=("prefetch", "legacy"),
+    ),
+    "client": Option(
+        "STAFFSYNC_CLIENT",
+        _text,
+        "vanilla",
+        "embedded app: the browser client it serves",
+        choices=("vanilla", "react"),
+    ),
+    "db-latency-ms": Option(
+        "STAFFSYNC_DB_LATENCY_MS", _not_negative, "0", "embedded app: ms added to every DB read"
+    ),
+    "defect": Option(
+        "STAFFSYNC_DEFECT", _defect, None, "embedded app: switch on one catalogued defect (F1...)"
+    ),
+    "dataset": Option(
+        "STAFFSYNC_DATASET",
+        _existing_file,
+        None,
+        "embedded app: seed dataset JSON",
+        shown="fixtures/staff.json",
+    ),
+    "periods": Option(
+        "STAFFSYNC_PERIODS", _count, None, "embedded app: number of periods", shown="17"
+    ),
+    "chromium": Option(
+        "STAFFSYNC_CHROMIUM",
+        _existing_file,
+        None,
+        "Chromium to launch",
+        shown="Playwright's, else the system's",
+    ),
+    "nav-sequence": Option(
+        "STAFFSYNC_NAV_SEQUENCE",
+        _int_list,
+        None,
+        "replay these period jumps, e.g. 3,0,16",
+        shown="random",
+    ),
+    "nav-seed": Option(
+        "STAFFSYNC_NAV_SEED", _int, None, "seed of the random jump sequences", shown="random"
+    ),
+    "idle-seconds": Option(
+        "STAFFSYNC_IDLE_SECONDS", _seconds, "60", "how long the idle-connection test waits"
+    ),
+    "outage-seconds": Option(
+        "STAFFSYNC_OUTAGE_SECONDS", _seconds, "3", "length of the short outage"
+    ),
+    "long-outage-seconds": Option(
+        "STAFFSYNC_LONG_OUTAGE_SECONDS", _seconds, "20", "length of the long outage"
+    ),
+    "memory-navigations": Option(
+        "STAFFSYNC_MEMORY_NAVIGATIONS", _count, "200", "navigations of the heap test"
+    ),
+    "soak-navigations": Option(
+        "STAFFSYNC_SOAK_NAVIGATIONS", _count, "1000", "navigations of the soak test"
+    ),
+    "artifacts": Option(
+        "STAFFSYNC_ARTIFACTS",
+        _path,
+        str(ROOT / "artifacts"),
+        "where run directories go",
+        shown="artifacts/",
+    ),
+    "run-id": Option(
+        "STAFFSYNC_RUN_ID", _text, None, "name of this run's directory", shown="time + random"
+    ),
+    "gate": Option(
+        "STAFFSYNC_GATE",
+        _text,
+        "warn",
+        "KPI gate: report only (warn) or decide the exit status (strict)",
+        choices=("off", "warn", "strict"),
+    ),
+    "kpis": Option(
+        "STAFFSYNC_KPIS",
+        _existing_file,
+        str(ROOT / "fixtures" / "kpis.json"),
+        "KPI thresholds file",
+        shown="fixtures/kpis.json",
+    ),
+    "baseline": Option(
+        "STAFFSYNC_BASELINE", _path, None, "compare with this run directory or metrics.json"
+    ),
+}
+# flag -> (environment variable set to 1/true/yes to switch it on, help)
+FLAGS: dict[str, tuple[str, str]] = {
+    "heap-snapshots": (
+        "STAFFSYNC_HEAP_SNAPSHOTS",
+        "heap test: always take heap snapshots and write what grew (by default only when"
+        " heap growth reaches the KPI's target)",
+    ),
+}
+
+
+def environment_value(name: str) -> str | None:
+    """An option's environment variable, for the suite's own command-line tools."""
+    return os.environ.get(OPTIONS[name].env) or None
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("staffsync", "staffsync-verify")
+    for name, o in OPTIONS.items():
+        # a string default (from the environment or the table) is converted by argparse too
+        default = os.environ.get(o.env) or o.default
+        group.addoption(
+            f"--{name}",
+            dest=name.replace("-", "_"),
+            type=o.convert,
+            default=default,
+            choices=o.choices,
+            help=f"{o.help} (env {o.env}; default {o.shown or o.default or 'none'})",
+        )
+    for name, (var, text) in FLAGS.items():
+        group.addoption(
+            f"--{name}",
+            dest=name.replace("-", "_"),
+            action="store_true",
+            default=os.environ.get(var, "").lower() in TRUE,
+            help=f"{text} (env {var}=1; default off)",
+        )
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    base_url: str | None
+    app_mode: str
+    client: str
+    db_latency_ms: int
+    defect: str | None
+    dataset: Path | None
+    periods: int | None
+    chromium: str | None
+    nav_sequence: tuple[int, ...] | None
+    nav_seed: int
+    idle_seconds: float
+    outage_seconds: float
+    long_outage_seconds: float
+    memory_navigations: int
+    soak_navigations: int
+    artifacts: Path
+    run_id: str
+    gate: str
+    kpis: Path
+    baseline: Path | None
+    heap_snapshots: bool
+
+    @property
+    def run_dir(self) -> Path:
+        return self.artifacts / self.run_id
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+def settle(config: pytest.Config) -> SuiteConfig:
+    """Read every option once (already converted and checked); called from pytest_configure."""
+    opt = config.option
+    return SuiteConfig(
+        base_url=getattr(opt, "base_url", None) or config.getini("base_url") or None,
+        app_mode=opt.app_mode,
+        client=opt.client,
+        db_latency_ms=opt.db_latency_ms,
+        defect=opt.defect,
+        dataset=opt.dataset,
+        periods=opt.periods,
+        chromium=str(opt.chromium) if opt.chromium else None,
+        nav_sequence=opt.nav_sequence,
+        nav_seed=opt.nav_seed if opt.nav_seed is not None else secrets.randbelow(10**6),
+        idle_seconds=opt.idle_seconds,
+        outage_seconds=opt.outage_seconds,
+        long_outage_seconds=opt.long_outage_seconds,
+        memory_navigations=opt.memory_navigations,
+        soak_navigations=opt.soak_navigations,
+        artifacts=opt.artifacts,
+        run_id=opt.run_id or time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2),
+        gate=opt.gate,
+        kpis=opt.kpis,
+        baseline=opt.baseline,
+        heap_snapshots=bool(opt.heap_snapshots),
+    )

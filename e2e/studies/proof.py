@@ -1,0 +1,216 @@
+"""Prove the suite: each catalogued defect makes a test fail with a message naming it, and
+the healthy app passes.
+
+    python -m e2e.proof                     # the whole matrix
+    python -m e2e.proof --defects F2,F7     # some rows
+    python -m e2e.proof --client react      # the server's defects, judged through React
+    python -m e2e.proof --repeat 20 [--hog] # the flake check (e2e.studies.flake)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from e2e.harness.catalogue import CATALOGUE
+from e2e.studies import flake
+from e2e.studies.common import ChildRun, parser, run_suite, stamp
+from staffsync.defects import DEFECTS
+
+E2E = "e2e/"
+
+
+@dataclass(frozen=True)
+class Catch:
+    """The tests that could catch a defect, and what the run needs to show it."""
+
+    tests: tuple[str, ...]
+    options: tuple[str, ...] = ()
+
+
+# For each defect, the tests that could catch it and what the run needs to show it.
+MATRIX: dict[str, Catch] = {
+    "F1": Catch(
+        (
+            "test_initial_load.py::test_every_period_should_show_exactly_the_servers_staff_without_traffic",
+            "test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
+        )
+    ),
+    "F2": Catch(
+        (
+            "test_rapid_switching.py::test_rapid_random_jumps_should_end_on_the_last_requested_period",
+            "test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
+        ),
+        ("--db-latency-ms", "250"),
+    ),
+    "F3": Catch(("test_recovery.py::test_short_outage_should_lose_nothing",)),
+    "F4": Catch(
+        ("test_recovery.py::test_idle_connection_should_stay_open",), ("--idle-seconds", "20")
+    ),
+    "F5": Catch(
+        ("test_multi_tab.py::test_edit_should_reach_the_other_tab_in_every_period_of_that_person",)
+    ),
+    "F6": Catch(
+        (
+            "test_multi_tab.py::test_date_change_should_move_the_person_between_periods_in_the_other_tab",
+        )
+    ),
+    "F7": Catch(
+        (
+            "test_recovery.py::test_cut_socket_should_reconnect_and_resync",
+            "test_recovery.py::test_short_outage_should_lose_nothing",
+        )
+    ),
+    "F8": Catch(("test_recovery.py::test_short_outage_should_lose_nothing",)),
+    "F9": Catch(
+        (
+            "test_recovery.py::test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits",
+        )
+    ),
+    "F10": Catch(("test_multi_tab.py::test_concurrent_edits_of_one_field_should_converge",)),
+    "F11": Catch(
+        (
+            "test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
+            "test_rapid_switching.py::test_rapid_backward_switching_should_end_on_the_last_period",
+        )
+    ),
+    "F12": Catch(("test_memory.py::test_heap_should_not_grow_with_navigation",)),
+    "F13": Catch(("test_recovery.py::test_frozen_server_should_leave_exactly_one_live_socket",)),
+    "F14": Catch(
+        (
+            "test_errors.py::test_rejected_edit_should_be_rolled_back_and_shown",
+            "test_errors.py::test_edit_of_a_member_deleted_meanwhile_should_be_refused_and_shown",
+        )
+    ),
+    "F15": Catch(("test_errors.py::test_hostile_client_should_not_disconnect_anyone_else",)),
+}
+
+
+@dataclass
+class Result:
+    defect: str
+    caught: bool
+    failed: list[str] = field(default_factory=list)
+    naming: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    run_dir: str = ""
+    note: str = ""
+
+
+def result(defect: str, run: ChildRun, started: float) -> Result:
+    failed = run.failures()
+    if defect == "healthy":
+        note = "the healthy app must pass every test" if failed else ""
+        return Result(
+            defect,
+            not failed,
+            sorted(failed),
+            [],
+            time.monotonic() - started,
+            str(run.run_dir),
+            note,
+        )
+    pattern = re.compile(rf"\b{defect}:")
+    naming = [name for name, message in failed.items() if pattern.search(message)]
+    note = "" if naming else "no failure names the defect" if failed else "every test passed"
+    return Result(
+        defect,
+        bool(naming),
+        sorted(failed),
+        naming,
+        time.monotonic() - started,
+        str(run.run_dir),
+        note,
+    )
+
+
+def prove(defect: str, artifacts: Path, name: str, client: str) -> Result:
+    catch = MATRIX[defect]
+    started = time.monotonic()
+    run = run_suite(
+        [E2E + t for t in catch.tests],
+        ["--defect", defect, "--gate", "off", "--client", client, *catch.options],
+        f"proof-{name}-{defect}",
+        artifacts,
+    )
+    return result(defect, run, started)
+
+
+def healthy(artifacts: Path, name: str, defects: list[str], client: str) -> Result:
+    tests = sorted({E2E + t for d in defects for t in MATRIX[d].tests})
+    idle = any(o.startswith("--idle") for d in defects for o in MATRIX[d].options)
+    extra = ["--idle-seconds", "20"] if idle else []
+    started = time.monotonic()
+    run = run_suite(
+        tests, ["--gate", "off", "--client", client, *extra], f"proof-{name}-healthy", artifacts
+    )
+    return result("healthy", run, started)
+
+
+def matrix(defects: list[str], artifacts: Path, client: str) -> int:
+    name = stamp() + ("" if client == "vanilla" else f"-{client}")
+    results = [healthy(artifacts, name, defects, client)]
+    print(f"client: {client}")
+    print(f"{'row':8} {'result':8} {'time':>6}  tests that failed (naming the defect)")
+    print_row(results[0])
+    for defect in defects:
+        results.append(prove(defect, artifacts, name, client))
+        print_row(results[-1])
+    out = artifacts / f"proof-{name}-matrix.json"
+    out.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
+    missed = [r.defect for r in results[1:] if not r.caught]
+    print(
+        f"\ncaught {len(defects) - len(missed)} of {len(defects)}; healthy app "
+        f"{'passed' if results[0].caught else 'FAILED'}; matrix: {out}"
+    )
+    return 0 if not missed and results[0].caught else 1
+
+
+def print_row(r: Result) -> None:
+    label = (
+        ("pass" if r.caught else "FAILED")
+        if r.defect == "healthy"
+        else ("caught" if r.caught else "MISSED")
+    )
+    shown = ", ".join(n.split("[")[0] for n in (r.naming or r.failed)) or r.note
+    print(f"{r.defect:8} {label:8} {r.seconds:5.0f}s  {shown}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser("python -m e2e.proof", __doc__)
+    cli.add_argument(
+        "--defects", default="", help="comma-separated ids (default: every one that applies)"
+    )
+    cli.add_argument("--repeat", type=int, default=0, help="flake check: run the suite N times")
+    cli.add_argument("--hog", action="store_true", help="with --repeat: a CPU hog beside it")
+    cli.add_argument(
+        "--client",
+        choices=["vanilla", "react"],
+        default="vanilla",
+        help="the reference app's client; with react only the server's defects apply",
+    )
+    args = cli.parse_args(argv)
+    if args.repeat:
+        return flake.repeat(args.repeat, args.hog, args.artifacts, args.client)
+    server_side = [d for d, (where, _) in DEFECTS.items() if where == "server"]
+    default = list(MATRIX) if args.client == "vanilla" else server_side
+    chosen = args.defects or ",".join(default)
+    defects = [d.strip().upper() for d in chosen.split(",") if d.strip()]
+    unknown = [d for d in defects if d not in MATRIX]
+    if unknown:
+        cli.error(f"unknown defect(s) {unknown}; known: {', '.join(CATALOGUE)}")
+    client_side = [d for d in defects if d not in server_side]
+    if args.client != "vanilla" and client_side:
+        cli.error(
+            f"{', '.join(client_side)} are defects of the vanilla client; with --client"
+            f" {args.client} only the server's apply ({', '.join(server_side)})"
+        )
+    return matrix(defects, args.artifacts, args.client)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
