@@ -1,4 +1,6 @@
 // The editor's controller: navigation, messages from the server, optimistic edits.
+// This is the healthy code; the catalogued defects (defects.js) are patched onto an
+// instance only when the server switches one on.
 
 import { Connection } from "./connection.js";
 import { Store } from "./store.js";
@@ -9,22 +11,19 @@ const newRequestId = () => `r-${Date.now().toString(36)}-${(sequence += 1)}`;
 export class App {
   constructor({ config, mode, view, editor }) {
     this.periods = config.periods;
-    this.defect = config.defect;
     this.mode = mode;
     this.view = view;
     this.editor = editor;
-    this.store = new Store(this.periods, this.defect);
+    this.store = new Store(this.periods);
     this.current = 0;
     this.ready = false;        // all periods (prefetch) or the current one (legacy) loaded
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
-    this.retained = [];        // F12 only
     this.connection = new Connection({
       urlFor: () => this.socketUrl(),
       onMessage: (frame) => this.onMessage(frame),
       onState: (state) => this.onState(state),
       onReady: (isReconnect) => this.onReady(isReconnect),
-      defect: this.defect,
     });
   }
 
@@ -44,28 +43,22 @@ export class App {
     this.navigate(this.current + delta);
   }
 
-  navigate(index) {
-    if (index < 0 || index >= this.periods.length || index === this.current) return;
-    this.current = index;
-    if (this.mode === "legacy" || this.defect === "F1") {
-      this.ready = false;          // the plan's "before": flush, reconnect, refetch
-      this.render();
-      this.connection.restart();
-      return;
-    }
-    if (this.defect === "F11") this.recomputeEverything();
-    if (this.defect === "F12") this.retained.push(JSON.parse(JSON.stringify([...this.store.byPeriod])));
-    if (this.defect === "F2") this.connection.send({ type: "SYNC_REQUEST", payload: { period: index } });
-    this.render();
+  canGoTo(index) {
+    return index >= 0 && index < this.periods.length && index !== this.current;
   }
 
-  recomputeEverything() { // F11: work proportional to all data, on every navigation
-    let count = 0;
-    for (let pass = 0; pass < 120; pass += 1) {
-      const copy = JSON.parse(JSON.stringify([...this.store.byPeriod]));
-      for (const [, rows] of copy) count += rows.sort((a, b) => a.name.localeCompare(b.name)).length;
-    }
-    return count;
+  navigate(index) {
+    if (!this.canGoTo(index)) return;
+    this.current = index;
+    if (this.mode === "legacy") this.reload();
+    else this.render();
+  }
+
+  // The plan's "before": flush, reconnect, refetch.
+  reload() {
+    this.ready = false;
+    this.render();
+    this.connection.restart();
   }
 
   // Connection -------------------------------------------------------------------------
@@ -78,11 +71,19 @@ export class App {
   }
 
   onReady(isReconnect) {
+    this.requestSync();
+    this.flushQueued();
+  }
+
+  requestSync() {
     if (this.mode === "legacy") {
       this.connection.send({ type: "SYNC_REQUEST", payload: { period: this.current } });
-    } else if (!isReconnect || this.defect !== "F7") {
+    } else {
       this.connection.send({ type: "SYNC_ALL_PERIODS_REQUEST", payload: {} });
     }
+  }
+
+  flushQueued() {
     for (const [rid, frame] of this.queued) {
       this.queued.delete(rid);
       this.transmit(rid, frame);
@@ -98,29 +99,24 @@ export class App {
         this.ready = true;
         break;
       case "SYNC_RESPONSE":
-        if (payload.period !== this.current && this.defect !== "F2") return;
-        if (this.mode === "legacy") {
-          this.store.replacePeriod(this.current, payload.staff || []);
-          this.reapplyPending();
-          this.ready = true;
-        } else {
-          this.store.byPeriod.set(this.current, payload.staff || []); // F2: lands on whatever is shown
-        }
+        if (this.mode !== "legacy" || payload.period !== this.current) return; // a late answer
+        this.store.replacePeriod(this.current, payload.staff || []);
+        this.reapplyPending();
+        this.ready = true;
         break;
       case "STAFF_UPDATE":
         this.settle(payload.requestId);
-        this.store.applyServerRow(payload.changes, payload.periods || [], this.current);
+        this.store.applyServerRow(payload.changes, payload.periods || []);
         break;
       case "STAFF_CREATE":
         this.settle(payload.tempId);
-        this.store.applyServerRow(payload, payload.periods || [], this.current);
+        this.store.applyServerRow(payload, payload.periods || []);
         break;
       case "STAFF_DELETE":
         this.settle(payload.requestId);
-        this.store.removeServerRow(payload.staffId, this.current);
+        this.store.removeServerRow(payload.staffId);
         break;
       case "ERROR":
-        if (this.defect === "F14") return;
         this.settle(payload.requestId);
         this.view.showError(`Not saved: ${payload.message || payload.error}`);
         break;
@@ -143,33 +139,28 @@ export class App {
     const fields = await this.editor.open(null, "Add staff");
     if (fields) {
       const rid = newRequestId();
-      this.store.localCreate(rid, fields, this.current);
+      this.store.localCreate(rid, fields);
       this.submit(rid, { type: "STAFF_CREATE", payload: { ...fields, tempId: rid } });
     }
   }
 
   update(staffId, changes) {
     const rid = newRequestId();
-    const known = this.store.server.get(staffId);
-    this.store.localUpdate(rid, staffId, changes, this.current);
-    const baseVersion = known ? known.row.version : undefined;
+    const baseVersion = this.store.knownVersion(staffId);
+    this.store.localUpdate(rid, staffId, changes);
     this.submit(rid, { type: "STAFF_UPDATE", requestId: rid, payload: { staffId, changes, baseVersion } });
   }
 
   remove(staffId) {
     const rid = newRequestId();
-    this.store.localDelete(rid, staffId, this.current);
+    this.store.localDelete(rid, staffId);
     this.submit(rid, { type: "STAFF_DELETE", requestId: rid, payload: { staffId, requestId: rid } });
   }
 
   submit(rid, frame) {
     this.view.clearError();
-    if (!this.connection.isOpen) {
-      if (this.defect === "F8") this.store.pending.delete(rid); // F8: "saved", never sent
-      else this.queued.set(rid, frame);
-    } else {
-      this.transmit(rid, frame);
-    }
+    if (this.connection.isOpen) this.transmit(rid, frame);
+    else this.queued.set(rid, frame);
     this.render();
   }
 
@@ -182,25 +173,24 @@ export class App {
     if (!requestId) return;
     this.inflight.delete(requestId);
     this.queued.delete(requestId);
-    this.store.settle(requestId, this.current);
+    this.store.settle(requestId);
   }
 
   reapplyPending() {
     for (const frame of [...this.inflight.values(), ...this.queued.values()]) {
       const p = frame.payload;
       const rid = frame.type === "STAFF_CREATE" ? p.tempId : frame.requestId;
-      this.store.pending.delete(rid);
-      if (frame.type === "STAFF_UPDATE") this.store.localUpdate(rid, p.staffId, p.changes, this.current);
-      if (frame.type === "STAFF_DELETE") this.store.localDelete(rid, p.staffId, this.current);
-      if (frame.type === "STAFF_CREATE") this.store.localCreate(rid, p, this.current);
+      this.store.forget(rid);
+      if (frame.type === "STAFF_UPDATE") this.store.localUpdate(rid, p.staffId, p.changes);
+      if (frame.type === "STAFF_DELETE") this.store.localDelete(rid, p.staffId);
+      if (frame.type === "STAFF_CREATE") this.store.localCreate(rid, p);
     }
   }
 
   render() {
     const loaded = this.ready && this.store.hasPeriod(this.current);
-    const pendingIds = new Set([...this.store.pending.values()].map((e) => e.staffId));
     const hasData = (i) => (this.store.hasPeriod(i) ? String(this.store.rows(i).length > 0) : "unknown");
-    this.view.render(this.current, this.store.rows(this.current), loaded, hasData, pendingIds);
-    this.view.showPending(this.store.pending.size);
+    this.view.render(this.current, this.store.rows(this.current), loaded, hasData, this.store.pendingIds());
+    this.view.showPending(this.store.pendingCount());
   }
 }

@@ -1,28 +1,23 @@
 // One WebSocket at a time, reconnected forever with capped exponential backoff and jitter.
-// Handlers of an old socket never touch the current one (unless defect F13 is on).
+// Handlers of an old socket never touch the current one.
 
 const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
 const PING_EVERY_MS = 3000;
 const PONG_TIMEOUT_MS = 3000;
-const F3_MAX_QUICK_FAILURES = 3;
-const F4_DROP_AFTER_MS = 15000;
 
 export class Connection {
-  constructor({ urlFor, onMessage, onState, onReady, defect }) {
+  constructor({ urlFor, onMessage, onState, onReady }) {
     this.urlFor = urlFor;         // () => WebSocket URL for the next socket
     this.onMessage = onMessage;   // (frame) => void
     this.onState = onState;       // ("connecting"|"connected"|"reconnecting"|"offline") => void
     this.onReady = onReady;       // (isReconnect) => void, after CONNECTION_ACK
-    this.defect = defect;
     this.ws = null;
     this.failures = 0;
     this.everConnected = false;
     this.retryTimer = null;
     this.pingTimer = null;
     this.pongDeadline = null;
-    this.dropTimer = null;
-    this.gaveUp = false;
   }
 
   get isOpen() {
@@ -63,34 +58,38 @@ export class Connection {
         return;
       }
       if (frame.type === "CONNECTION_ACK") {
-        const isReconnect = this.everConnected;
-        this.acked = true;
-        this.everConnected = true;
-        this.failures = 0;
-        this.onState("connected");
-        this.startPings();
-        if (this.defect === "F4") this.armDropTimer();
-        this.onReady(isReconnect);
+        this.acknowledged();
         return;
       }
       if (frame.type === "PONG") return;
       this.onMessage(frame);
     };
-    ws.onclose = () => {
-      if (this.defect !== "F13" && ws !== this.ws) return; // a replaced socket: not ours any more
-      this.stopPings();
-      if (!this.acked) this.failures += 1;
-      this.acked = false;
-      if (this.gaveUp) return;
-      if (this.defect === "F3" && this.failures >= F3_MAX_QUICK_FAILURES) {
-        this.gaveUp = true;
-        this.onState("offline");
-        return;
-      }
-      this.onState("reconnecting");
-      this.scheduleRetry();
-    };
+    ws.onclose = () => this.socketClosed(ws);
     ws.onerror = () => {}; // a close event follows every error
+  }
+
+  acknowledged() {
+    const isReconnect = this.everConnected;
+    this.acked = true;
+    this.everConnected = true;
+    this.failures = 0;
+    this.onState("connected");
+    this.startPings();
+    this.onReady(isReconnect);
+  }
+
+  socketClosed(ws) {
+    if (ws !== this.ws) return; // a replaced socket: not ours any more
+    this.lost();
+  }
+
+  // The current socket is gone: try again later.
+  lost() {
+    this.stopPings();
+    if (!this.acked) this.failures += 1;
+    this.acked = false;
+    this.onState("reconnecting");
+    this.scheduleRetry();
   }
 
   scheduleRetry() {
@@ -120,15 +119,5 @@ export class Connection {
     clearInterval(this.pingTimer);
     this.pingTimer = null;
     this.pongDeadline = null;
-  }
-
-  armDropTimer() {
-    clearTimeout(this.dropTimer);
-    this.dropTimer = setTimeout(() => {
-      this.gaveUp = true;
-      this.stopPings();
-      this.ws.close(4000, "connection timeout");
-      this.onState("offline");
-    }, F4_DROP_AFTER_MS);
   }
 }

@@ -1,6 +1,7 @@
 // Entry point: read the server's configuration, choose the mode, start the editor.
 
 import { App } from "./app.js";
+import { applyDefect } from "./defects.js";
 import { Editor } from "./editor.js";
 import { View } from "./view.js";
 
@@ -43,6 +44,7 @@ async function boot() {
   view.showMode(mode);
   view.showDefect(config.defect, config.defectText);
   app = new App({ config, mode, view, editor: new Editor(config.periods) });
+  if (config.defect) applyDefect(app, config.defect);
   document.getElementById("add-staff").addEventListener("click", () => app.create());
   app.start();
 }

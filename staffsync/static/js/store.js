@@ -11,9 +11,8 @@ function byOrder(a, b) {
 }
 
 export class Store {
-  constructor(periods, defect) {
+  constructor(periods) {
     this.periods = periods;      // [{index, start, end, label}]
-    this.defect = defect;
     this.byPeriod = new Map();   // period index -> [row], or absent when not loaded
     this.server = new Map();     // id -> {row, periods}: the last row the server confirmed
     this.pending = new Map();    // requestId -> {kind, staffId, frame}
@@ -25,6 +24,25 @@ export class Store {
 
   rows(index) {
     return this.byPeriod.get(index) || [];
+  }
+
+  // The version of the server's row the user is editing (a write's baseVersion).
+  knownVersion(staffId) {
+    const known = this.server.get(staffId);
+    return known ? known.row.version : undefined;
+  }
+
+  pendingCount() {
+    return this.pending.size;
+  }
+
+  pendingIds() {
+    return new Set([...this.pending.values()].map((edit) => edit.staffId));
+  }
+
+  // Drops an optimistic edit without showing the server's row again (it is being re-applied).
+  forget(requestId) {
+    this.pending.delete(requestId);
   }
 
   // All periods at once (SYNC_ALL_PERIODS_RESPONSE): replaces everything known.
@@ -50,29 +68,23 @@ export class Store {
   }
 
   // The server's row (STAFF_UPDATE / STAFF_CREATE broadcast) with the periods it belongs to.
-  applyServerRow(row, periods, currentPeriod) {
+  applyServerRow(row, periods) {
     const known = this.server.get(row.id);
     if (known && known.row.version > row.version) return; // an older echo than what we hold
     this.server.set(row.id, { row: { ...row }, periods: [...periods] });
-    this.place(row, periods, currentPeriod);
+    this.place(row, periods);
   }
 
-  removeServerRow(staffId, currentPeriod) {
+  removeServerRow(staffId) {
     this.server.delete(staffId);
-    this.place({ id: staffId }, [], currentPeriod);
+    this.place({ id: staffId }, []);
   }
 
   // Put `row` in exactly the loaded periods listed, and take it out of the others.
-  place(row, periods, currentPeriod) {
+  place(row, periods) {
     const target = new Set(periods);
-    const keepMembership = this.defect === "F6" && periods.length > 0 && this.displayedRow(row.id) !== null;
     for (const [index, rows] of this.byPeriod) {
-      if (this.defect === "F5" && index !== currentPeriod) continue; // F5: only the viewed period
       const at = rows.findIndex((r) => r.id === row.id);
-      if (keepMembership) {
-        if (at >= 0) rows[at] = { ...row };                           // F6: membership kept as it was
-        continue;
-      }
       if (at >= 0) rows.splice(at, 1);
       if (target.has(index)) {
         rows.push({ ...row });
@@ -82,25 +94,25 @@ export class Store {
   }
 
   // Optimistic edits ------------------------------------------------------------------
-  localUpdate(requestId, staffId, changes, currentPeriod) {
+  localUpdate(requestId, staffId, changes) {
     const known = this.server.get(staffId);
     if (!known) return false;
     const current = this.displayedRow(staffId) || known.row;
     const row = { ...current, ...changes };
     this.pending.set(requestId, { kind: "update", staffId });
-    this.place(row, memberOf(this.periods, row.startPeriod, row.endPeriod), currentPeriod);
+    this.place(row, memberOf(this.periods, row.startPeriod, row.endPeriod));
     return true;
   }
 
-  localCreate(requestId, fields, currentPeriod) {
+  localCreate(requestId, fields) {
     const row = { id: requestId, staffOrder: 1e9, version: 0, status: "active", type: "full_time", ...fields };
     this.pending.set(requestId, { kind: "create", staffId: requestId });
-    this.place(row, memberOf(this.periods, row.startPeriod, row.endPeriod ?? null), currentPeriod);
+    this.place(row, memberOf(this.periods, row.startPeriod, row.endPeriod ?? null));
   }
 
-  localDelete(requestId, staffId, currentPeriod) {
+  localDelete(requestId, staffId) {
     this.pending.set(requestId, { kind: "delete", staffId });
-    this.place({ id: staffId }, [], currentPeriod);
+    this.place({ id: staffId }, []);
   }
 
   displayedRow(staffId) {
@@ -112,16 +124,16 @@ export class Store {
   }
 
   // The server accepted (echo) or refused (ERROR) the request: show the server's row again.
-  settle(requestId, currentPeriod) {
+  settle(requestId) {
     const edit = this.pending.get(requestId);
     if (!edit) return null;
     this.pending.delete(requestId);
     if (edit.kind === "create") {
-      this.place({ id: edit.staffId }, [], currentPeriod);
+      this.place({ id: edit.staffId }, []);
       return edit;
     }
     const known = this.server.get(edit.staffId);
-    if (known) this.place(known.row, known.periods, currentPeriod);
+    if (known) this.place(known.row, known.periods);
     return edit;
   }
 }

@@ -1,0 +1,149 @@
+// The client's catalogued defects (../shared/failure-catalogue.md), gathered here so that
+// app.js, store.js and connection.js read as the healthy client. Each one patches a live
+// instance when the server switches it on (/config.json); none exists otherwise. They are
+// there only to prove that the verification suite catches them.
+
+const copyOfAllPeriods = (store) => JSON.parse(JSON.stringify([...store.byPeriod]));
+
+const PATCHES = {
+  // F1: navigation closes and reopens the socket (and refetches), as legacy mode does.
+  F1(app) {
+    app.navigate = (index) => {
+      if (!app.canGoTo(index)) return;
+      app.current = index;
+      app.reload();
+    };
+  },
+
+  // F2: every navigation asks for the period again, and whatever answer comes last is shown
+  // on the period the user is on by then.
+  F2(app) {
+    const navigate = app.navigate.bind(app);
+    const onMessage = app.onMessage.bind(app);
+    app.navigate = (index) => {
+      if (app.canGoTo(index) && app.mode === "prefetch") {
+        app.connection.send({ type: "SYNC_REQUEST", payload: { period: index } });
+      }
+      navigate(index);
+    };
+    app.onMessage = (frame) => {
+      if (frame.type !== "SYNC_RESPONSE" || app.mode === "legacy") return onMessage(frame);
+      app.store.byPeriod.set(app.current, (frame.payload || {}).staff || []);
+      return app.render();
+    };
+  },
+
+  // F3: after three closes without a CONNECTION_ACK the client stops trying.
+  F3(app) {
+    const connection = app.connection;
+    const retry = connection.scheduleRetry.bind(connection);
+    connection.scheduleRetry = () => {
+      if (connection.failures >= 3) connection.onState("offline");
+      else retry();
+    };
+  },
+
+  // F4: 15 s after each CONNECTION_ACK the connection is dropped for good.
+  F4(app) {
+    const connection = app.connection;
+    const acknowledged = connection.acknowledged.bind(connection);
+    let timer = null;
+    connection.acknowledged = () => {
+      acknowledged();
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        connection.scheduleRetry = () => connection.onState("offline");
+        connection.stopPings();
+        connection.ws.close(4000, "connection timeout");
+        connection.onState("offline");
+      }, 15000);
+    };
+  },
+
+  // F5: a broadcast changes only the period being viewed.
+  F5(app) {
+    const place = app.store.place.bind(app.store);
+    app.store.place = (row, periods) => {
+      const others = [...app.store.byPeriod].filter(([index]) => index !== app.current);
+      const kept = others.map(([index, rows]) => [index, rows.slice()]);
+      place(row, periods);
+      for (const [index, rows] of kept) app.store.byPeriod.set(index, rows);
+    };
+  },
+
+  // F6: a member shown somewhere keeps the periods it had when its dates change.
+  F6(app) {
+    const store = app.store;
+    const place = store.place.bind(store);
+    store.place = (row, periods) => {
+      if (periods.length === 0 || store.displayedRow(row.id) === null) return place(row, periods);
+      for (const rows of store.byPeriod.values()) {
+        const at = rows.findIndex((r) => r.id === row.id);
+        if (at >= 0) rows[at] = { ...row };
+      }
+      return undefined;
+    };
+  },
+
+  // F7: after a reconnect the client does not ask for the data again.
+  F7(app) {
+    const onReady = app.onReady.bind(app);
+    app.onReady = (isReconnect) => {
+      if (isReconnect && app.mode === "prefetch") app.flushQueued();
+      else onReady(isReconnect);
+    };
+  },
+
+  // F8: an edit made while disconnected is shown as saved and never sent.
+  F8(app) {
+    const submit = app.submit.bind(app);
+    app.submit = (rid, frame) => {
+      if (app.connection.isOpen) return submit(rid, frame);
+      app.view.clearError();
+      app.store.forget(rid);
+      return app.render();
+    };
+  },
+
+  // F11: every navigation recomputes every period, blocking the page.
+  F11(app) {
+    const navigate = app.navigate.bind(app);
+    app.navigate = (index) => {
+      if (app.canGoTo(index)) {
+        for (let pass = 0; pass < 120; pass += 1) {
+          for (const [, rows] of copyOfAllPeriods(app.store)) rows.sort((a, b) => a.name.localeCompare(b.name));
+        }
+      }
+      navigate(index);
+    };
+  },
+
+  // F12: every navigation keeps a copy of all periods alive.
+  F12(app) {
+    const navigate = app.navigate.bind(app);
+    app.retained = [];
+    app.navigate = (index) => {
+      if (app.canGoTo(index)) app.retained.push(copyOfAllPeriods(app.store));
+      navigate(index);
+    };
+  },
+
+  // F13: an old socket's close handler acts on the current connection.
+  F13(app) {
+    const connection = app.connection;
+    connection.socketClosed = () => connection.lost();
+  },
+
+  // F14: a server ERROR is ignored: the optimistic value stays, nothing is shown.
+  F14(app) {
+    const onMessage = app.onMessage.bind(app);
+    app.onMessage = (frame) => (frame.type === "ERROR" ? undefined : onMessage(frame));
+  },
+};
+
+// Switches on the client side of `defect`, if it has one; returns whether it did.
+export function applyDefect(app, defect) {
+  const patch = PATCHES[defect];
+  if (patch) patch(app);
+  return Boolean(patch);
+}
