@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import assert_persisted, assert_shows_truth
+from e2e.harness.checks import assert_created_once, assert_persisted, assert_shows_truth
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
@@ -141,7 +141,7 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     assert_everywhere(a, target, range(periods))
 
 
-@pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost")
+@pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost", "writes.duplicated")
 def test_create_and_delete_should_propagate(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -160,16 +160,8 @@ def test_create_and_delete_should_propagate(
         measure,
         "create",
     )
+    staff_id = assert_created_once(a, target, name, measure, ("F8",))
     rows = target.rows()
-    ids = [
-        r["id"]
-        for r in {r["id"]: r for m in rows.values() for r in m}.values()
-        if r["name"] == name
-    ]
-    assert len(ids) == 1, explain(
-        f"the server to hold {name!r} once", f"{len(ids)} such rows", ("F8",), a.evidence
-    )
-    staff_id = ids[0]
     assert periods_of(rows, staff_id) == list(range(first, last + 1)), explain(
         f"the new member in periods {first}..{last}",
         periods_of(rows, staff_id),

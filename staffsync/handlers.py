@@ -9,7 +9,7 @@ from typing import Any
 
 from staffsync.hub import Client, Hub
 from staffsync.protocol import ProtocolError, envelope, staff_id_of, timestamp, validate_fields
-from staffsync.store import NotFound, Store
+from staffsync.store import NotFound, Once, Store, Written
 
 
 @dataclass
@@ -45,16 +45,30 @@ async def sync_one(ctx: Context, client: Client, payload: dict[str, Any], rid: s
     await client.send(envelope("SYNC_RESPONSE", body, client.client_id, requestId=rid))
 
 
-async def _publish(ctx: Context, client: Client, kind: str, body: dict[str, Any]) -> None:
-    # F10: the sender is skipped and keeps its own optimistic value
-    skip = client if ctx.defect == "F10" else None
-    # When the write arrived and when it was broadcast (epoch ms), so that a slow propagation
-    # can be attributed to the sender, the server or the reader.
+def _answer(client: Client, kind: str, body: dict[str, Any]) -> str:
+    """The frame that confirms a write to everyone. It says when the write arrived and when
+    it was answered (epoch ms), so that a slow propagation can be attributed to the sender,
+    the server or the reader."""
     timing = {
         "receivedAt": round(client.received_at, 3),
         "broadcastAt": round(time.time() * 1000, 3),
     }
-    await ctx.hub.broadcast(envelope(kind, body, client.client_id, serverTiming=timing), skip=skip)
+    return envelope(kind, body, client.client_id, serverTiming=timing)
+
+
+def _once(client: Client, rid: str | None, respond: Callable[[dict[str, Any]], str]) -> Once:
+    return Once(client.sender_key or client.client_id, rid, respond)
+
+
+async def _publish(ctx: Context, client: Client, written: Written) -> None:
+    """A new write goes to every client; a repeated request only back to its sender, with
+    the answer it was given the first time."""
+    if written.repeat:
+        await client.send(written.frame)
+        return
+    # F10: the sender is skipped and keeps its own optimistic value
+    skip = client if ctx.defect == "F10" else None
+    await ctx.hub.broadcast(written.frame, skip=skip)
 
 
 async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
@@ -68,15 +82,8 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
     base = payload.get("baseVersion")
     if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
         raise ProtocolError("invalid_payload", "baseVersion must be an integer", staffId=staff_id)
-    async with ctx.hub.write_lock:
-        try:
-            row = await ctx.store.update(staff_id, changes)
-        except NotFound:
-            raise ProtocolError(
-                "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
-            ) from None
-        except ValueError as exc:
-            raise ProtocolError("invalid_field", str(exc), staffId=staff_id) from None
+
+    def respond(row: dict[str, Any]) -> str:
         body: dict[str, Any] = {
             "staffId": staff_id,
             "id": staff_id,
@@ -90,32 +97,53 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
             body["baseVersion"] = base
         if rid is not None:
             body["requestId"] = rid
-        await _publish(ctx, client, "STAFF_UPDATE", body)
+        return _answer(client, "STAFF_UPDATE", body)
+
+    async with ctx.hub.write_lock:
+        try:
+            written = await ctx.store.update(staff_id, changes, _once(client, rid, respond))
+        except NotFound:
+            raise ProtocolError(
+                "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
+            ) from None
+        except ValueError as exc:
+            raise ProtocolError("invalid_field", str(exc), staffId=staff_id) from None
+        await _publish(ctx, client, written)
 
 
 async def create(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
     fields = {k: v for k, v in payload.items() if k not in ("requestId", "tempId")}
     validate_fields(fields, creating=True)
+    temp_id = payload.get("tempId")
+
+    def respond(row: dict[str, Any]) -> str:
+        extra = {"tempId": temp_id} if isinstance(temp_id, str) else {}
+        if rid is not None:
+            extra["requestId"] = rid
+        return _answer(client, "STAFF_CREATE", {**row, **extra})
+
     async with ctx.hub.write_lock:
-        row = await ctx.store.create(fields)
-        if isinstance(payload.get("tempId"), str):
-            row["tempId"] = payload["tempId"]
-        await _publish(ctx, client, "STAFF_CREATE", row)
+        written = await ctx.store.create(fields, _once(client, rid, respond))
+        await _publish(ctx, client, written)
 
 
 async def delete(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
     staff_id = staff_id_of(payload)
+
+    def respond(row: dict[str, Any]) -> str:
+        body: dict[str, Any] = {"staffId": staff_id, "id": staff_id}
+        if rid is not None:
+            body["requestId"] = rid
+        return _answer(client, "STAFF_DELETE", body)
+
     async with ctx.hub.write_lock:
         try:
-            await ctx.store.delete(staff_id)
+            written = await ctx.store.delete(staff_id, _once(client, rid, respond))
         except NotFound:
             raise ProtocolError(
                 "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
             ) from None
-        body: dict[str, Any] = {"staffId": staff_id, "id": staff_id}
-        if rid is not None:
-            body["requestId"] = rid
-        await _publish(ctx, client, "STAFF_DELETE", body)
+        await _publish(ctx, client, written)
 
 
 async def ping(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:

@@ -17,6 +17,7 @@ class Client:
     client_id: str
     period: int | None = None  # legacy connections are bound to one period
     received_at: float = 0.0  # epoch ms at which the frame being handled arrived
+    sender_key: str = ""  # who sent that frame: its envelope's clientId, else this socket's
 
     @property
     def mode(self) -> str:

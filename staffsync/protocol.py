@@ -51,8 +51,13 @@ def envelope(kind: str, payload: dict[str, Any], client_id: str, **extra: Any) -
     return json.dumps(frame, separators=(",", ":"))
 
 
-def parse(raw: str) -> tuple[str, dict[str, Any], str | None]:
-    """(type, payload, requestId) of a text frame, or ProtocolError naming what is wrong."""
+MAX_CLIENT_KEY = 100
+
+
+def parse(raw: str) -> tuple[str, dict[str, Any], str | None, str | None]:
+    """(type, payload, requestId, the envelope's clientId) of a text frame, or
+    ProtocolError naming what is wrong. A client that names itself in the envelope keeps
+    that name across reconnects, so its replayed writes can be told from new ones."""
     try:
         frame = json.loads(raw)
     except ValueError as exc:
@@ -73,7 +78,10 @@ def parse(raw: str) -> tuple[str, dict[str, Any], str | None]:
         payload = {}
     if not isinstance(payload, dict):
         raise ProtocolError("invalid_payload", "payload must be an object", requestId=rid)
-    return kind, payload, rid
+    sender = frame.get("clientId")
+    if not isinstance(sender, str) or not 0 < len(sender) <= MAX_CLIENT_KEY:
+        sender = None
+    return kind, payload, rid, sender
 
 
 def _date(field: str, value: Any) -> None:

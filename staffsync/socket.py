@@ -80,7 +80,8 @@ async def _dispatch(ctx: Context, client: Client, raw: str, limit: int) -> None:
     try:
         if len(raw.encode("utf-8", "surrogatepass")) > limit:
             raise ProtocolError("frame_too_large", f"frame is larger than {limit} bytes")
-        kind, payload, rid = parse(raw)
+        kind, payload, rid, sender = parse(raw)
+        client.sender_key = sender or client.client_id
         await HANDLERS[kind](ctx, client, payload, rid)
     except ProtocolError as exc:
         if ctx.defect == "F15":

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +40,19 @@ CREATE TABLE IF NOT EXISTS staff (
     deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS staff_live ON staff (deleted, staff_order);
+CREATE TABLE IF NOT EXISTS applied_requests (
+    client_key TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    response TEXT NOT NULL,
+    PRIMARY KEY (client_key, request_id)
+);
+CREATE INDEX IF NOT EXISTS applied_requests_age ON applied_requests (applied_at);
 """
+# Applied writes are remembered this long (a client replays unconfirmed writes when it
+# reconnects, within seconds or minutes), and at most this many.
+REMEMBER_FOR = dt.timedelta(days=1)
+REMEMBER_AT_MOST = 20_000
 
 # camelCase field of the protocol -> column
 COLUMNS = {
@@ -63,6 +76,26 @@ class NotFound(LookupError):
     """No live staff row has that id."""
 
 
+@dataclass(frozen=True)
+class Once:
+    """A write that must happen at most once: who asked (a client's stable key) and its
+    request id. `respond` turns the written row into the frame that answers it, which is
+    kept with the request in the same transaction as the write."""
+
+    client_key: str
+    request_id: str | None  # None: the client gave no request id; nothing to remember
+    respond: Callable[[dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A write's outcome: the row and its frame, or (`repeat`) the frame of the first time."""
+
+    frame: str
+    row: dict[str, Any] | None = None
+    repeat: bool = False
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
@@ -82,7 +115,7 @@ class Store:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
         self._readers = ThreadPoolExecutor(4, thread_name_prefix="db-read")
         self._local = threading.local()
-        self._uncommitted = 0
+        self._remembered = 0
 
     # -- plumbing ------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -210,7 +243,45 @@ class Store:
         return await self._read(q)
 
     # -- writes --------------------------------------------------------------------
-    async def update(self, staff_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    async def _write_once(
+        self, once: Once, fn: Callable[[sqlite3.Connection], dict[str, Any]]
+    ) -> Written:
+        """Run the write unless this request was applied before; keep its answer with it."""
+
+        def q(conn: sqlite3.Connection) -> Written:
+            if once.request_id is None:
+                row = self.with_periods(fn(conn))
+                return Written(once.respond(row), row)
+            seen = conn.execute(
+                "SELECT response FROM applied_requests WHERE client_key = ? AND request_id = ?",
+                (once.client_key, once.request_id),
+            ).fetchone()
+            if seen is not None:
+                return Written(seen[0], repeat=True)
+            row = self.with_periods(fn(conn))
+            frame = once.respond(row)
+            conn.execute(
+                "INSERT INTO applied_requests (client_key, request_id, applied_at, response)"
+                " VALUES (?, ?, ?, ?)",
+                (once.client_key, once.request_id, now(), frame),
+            )
+            self._remembered += 1
+            if self._remembered % 500 == 0:
+                self._forget_old(conn)
+            return Written(frame, row)
+
+        return await self._write(q)
+
+    def _forget_old(self, conn: sqlite3.Connection) -> None:
+        cutoff = (dt.datetime.now(dt.UTC) - REMEMBER_FOR).isoformat(timespec="milliseconds")
+        conn.execute("DELETE FROM applied_requests WHERE applied_at < ?", (cutoff,))
+        conn.execute(
+            "DELETE FROM applied_requests WHERE rowid NOT IN"
+            " (SELECT rowid FROM applied_requests ORDER BY applied_at DESC LIMIT ?)",
+            (REMEMBER_AT_MOST,),
+        )
+
+    async def update(self, staff_id: str, changes: dict[str, Any], once: Once) -> Written:
         def q(conn: sqlite3.Connection) -> dict[str, Any]:
             current = conn.execute(SELECT + " WHERE id = ? AND deleted = 0", (staff_id,)).fetchone()
             if current is None:
@@ -225,9 +296,9 @@ class Store:
             )
             return _row(conn.execute(SELECT + " WHERE id = ?", (staff_id,)).fetchone())
 
-        return self.with_periods(await self._write(q))
+        return await self._write_once(once, q)
 
-    async def create(self, fields: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, fields: dict[str, Any], once: Once) -> Written:
         staff_id = "stf-" + uuid.uuid4().hex[:12]
 
         def q(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -242,10 +313,10 @@ class Store:
             )
             return _row(conn.execute(SELECT + " WHERE id = ?", (staff_id,)).fetchone())
 
-        return self.with_periods(await self._write(q))
+        return await self._write_once(once, q)
 
-    async def delete(self, staff_id: str) -> None:
-        def q(conn: sqlite3.Connection) -> None:
+    async def delete(self, staff_id: str, once: Once) -> Written:
+        def q(conn: sqlite3.Connection) -> dict[str, Any]:
             cur = conn.execute(
                 "UPDATE staff SET deleted = 1, updated_at = ?, version = version + 1"
                 " WHERE id = ? AND deleted = 0",
@@ -253,5 +324,6 @@ class Store:
             )
             if cur.rowcount == 0:
                 raise NotFound(staff_id)
+            return _row(conn.execute(SELECT + " WHERE id = ?", (staff_id,)).fetchone())
 
-        await self._write(q)
+        return await self._write_once(once, q)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from e2e.harness.app_process import AppProcess
-from e2e.harness.wire import WireClient, rows_by_id
+from e2e.harness.wire import Frame, WireClient, rows_by_id
 from staffsync.periods import member_of, month_periods
 from tests.conftest import AppFactory
 
@@ -266,3 +266,75 @@ def test_allowed_origin_should_be_accepted(start_app: AppFactory) -> None:
     app = start_app(**{"allowed-origins": "https://schedule.example"})
     with WireClient(app.ws_url, origin="https://schedule.example") as client:
         assert client.client_id
+
+
+# -- exactly-once writes -----------------------------------------------------------------
+def replay(app: AppProcess, kind: str, payload: dict[str, object], rid: str) -> Frame:
+    """The same request again from a new socket of the same client (as after a lost echo)."""
+    with WireClient(app.ws_url, name="tab-1") as again:
+        again.send(kind, payload, request_id=rid)
+        return again.recv_until(lambda f: f["type"] == "ERROR" or _answers(f, rid))
+
+
+def _answers(frame: Frame, rid: str) -> bool:
+    return bool(frame.get("payload", {}).get("requestId") == rid)
+
+
+@pytest.mark.parametrize("kind", ["STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE"])
+def test_repeated_write_should_be_applied_once_and_answered_as_the_first_time(
+    app: AppProcess, kind: str
+) -> None:
+    payloads: dict[str, dict[str, object]] = {
+        "STAFF_UPDATE": {"staffId": "stf-00003", "changes": {"name": "Once Only"}},
+        "STAFF_CREATE": {"name": "Created Once", "startPeriod": "2025-10-01", "tempId": "t-1"},
+        "STAFF_DELETE": {"staffId": "stf-00004"},
+    }
+    payload = payloads[kind]
+    with WireClient(app.ws_url) as bystander:
+        with WireClient(app.ws_url, name="tab-1") as first:
+            rid = first.send(kind, payload, request_id="r-once-1")
+            original = first.recv_until(lambda f: _answers(f, rid))
+        bystander.recv_until(lambda f: f["type"] == kind)
+        repeat = replay(app, kind, payload, rid)
+        assert repeat["type"] == kind, repeat  # the first answer, not an ERROR
+        assert repeat["payload"] == original["payload"]
+        bystander.request("PING", {})  # frames to one connection keep their order
+        heard = [f for f in bystander.seen if f["type"] == kind]
+        assert len(heard) == 1, f"the repeat was broadcast: {heard}"
+        rows = bystander.all_periods()
+    members = rows_by_id(rows)
+    if kind == "STAFF_UPDATE":
+        assert members["stf-00003"]["version"] == original["payload"]["version"]
+    if kind == "STAFF_CREATE":
+        assert [r for r in members.values() if r["name"] == "Created Once"] == [
+            members[original["payload"]["id"]]
+        ]
+    if kind == "STAFF_DELETE":
+        assert "stf-00004" not in members
+
+
+def test_repeated_write_should_be_recognised_after_kill_9(app: AppProcess) -> None:
+    payload = {"name": "Survives Restarts", "startPeriod": "2025-10-01", "tempId": "t-9"}
+    with WireClient(app.ws_url, name="tab-9") as first:
+        rid = first.send("STAFF_CREATE", payload, request_id="r-kill-1")
+        first.recv_until(lambda f: _answers(f, rid))
+    app.kill()
+    app.restart()
+    with WireClient(app.ws_url, name="tab-9") as again:
+        again.send("STAFF_CREATE", payload, request_id=rid)
+        repeat = again.recv_until(lambda f: f["type"] == "ERROR" or _answers(f, rid))
+        rows = again.all_periods()
+    assert repeat["type"] == "STAFF_CREATE"
+    named = {r["id"] for r in rows_by_id(rows).values() if r["name"] == "Survives Restarts"}
+    assert len(named) == 1, named
+
+
+def test_same_request_id_from_two_clients_should_be_two_writes(app: AppProcess) -> None:
+    payload = {"name": "Twice By Two", "startPeriod": "2025-10-01"}
+    for name in ("tab-a", "tab-b"):
+        with WireClient(app.ws_url, name=name) as client:
+            client.send("STAFF_CREATE", payload, request_id="r-shared")
+            client.recv_until(lambda f: f["type"] == "STAFF_CREATE")
+    with WireClient(app.ws_url) as check:
+        named = [r for r in rows_by_id(check.all_periods()).values() if r["name"] == "Twice By Two"]
+    assert len(named) == 2

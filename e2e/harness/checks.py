@@ -35,6 +35,24 @@ def assert_persisted(
     )
 
 
+def assert_created_once(
+    user: User, target: Target, name: str, measure: TestMetrics, defects: tuple[str, ...]
+) -> str:
+    """The database holds exactly one member named `name` (a create applied once, not lost
+    and not doubled by a replay). Records `writes.lost` and `writes.duplicated`; returns
+    the member's id."""
+    ids = sorted({str(r["id"]) for r in rows_by_id(target.rows()).values() if r["name"] == name})
+    measure("writes.lost", 0 if ids else 1, "count")
+    measure("writes.duplicated", max(0, len(ids) - 1), "count")
+    assert len(ids) == 1, explain(
+        f"the database to hold {name!r} once",
+        f"{len(ids)} such rows: {ids}",
+        defects,
+        user.evidence,
+    )
+    return ids[0]
+
+
 def assert_shows_truth(user: User, truth: dict[int, list[str]], period: int) -> None:
     """The page shows `period` ready, with exactly the staff the server has there."""
     seen_period = user.schedule.current_period()

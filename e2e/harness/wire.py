@@ -16,13 +16,16 @@ Frame = dict[str, Any]
 class WireClient:
     """One WebSocket to the server, speaking the staff-sync protocol."""
 
-    def __init__(self, url: str, origin: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str, origin: str | None = None, timeout: float = 10.0, name: str | None = None
+    ) -> None:
         headers = {"Origin": origin} if origin else None
         self.ws: ClientConnection = connect(
             url, additional_headers=headers, open_timeout=timeout, max_size=64 * 1024 * 1024
         )
         self.ws.__enter__()  # owned by this object: closed by close()
         self.timeout = timeout
+        self.name = name  # sent as the envelope's clientId: the same client after a reconnect
         self.seen: list[Frame] = []
         ack = self.recv()
         if ack.get("type") != "CONNECTION_ACK":
@@ -43,7 +46,10 @@ class WireClient:
 
     def send(self, kind: str, payload: dict[str, Any], request_id: str | None = None) -> str:
         rid = request_id or uuid.uuid4().hex[:10]
-        self.ws.send(json.dumps({"type": kind, "payload": payload, "requestId": rid}))
+        frame: Frame = {"type": kind, "payload": payload, "requestId": rid}
+        if self.name is not None:
+            frame["clientId"] = self.name
+        self.ws.send(json.dumps(frame))
         return rid
 
     def recv(self, timeout: float | None = None) -> Frame:

@@ -20,6 +20,7 @@ export class App {
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
     this.connection = new Connection({
+      name: `page-${crypto.randomUUID()}`,
       urlFor: () => this.socketUrl(),
       onMessage: (frame) => this.onMessage(frame),
       onState: (state) => this.onState(state),
@@ -140,7 +141,7 @@ export class App {
     if (fields) {
       const rid = newRequestId();
       this.store.localCreate(rid, fields);
-      this.submit(rid, { type: "STAFF_CREATE", payload: { ...fields, tempId: rid } });
+      this.submit(rid, { type: "STAFF_CREATE", requestId: rid, payload: { ...fields, tempId: rid } });
     }
   }
 

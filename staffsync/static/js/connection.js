@@ -7,7 +7,8 @@ const PING_EVERY_MS = 3000;
 const PONG_TIMEOUT_MS = 3000;
 
 export class Connection {
-  constructor({ urlFor, onMessage, onState, onReady }) {
+  constructor({ name, urlFor, onMessage, onState, onReady }) {
+    this.name = name;             // this page's name in every frame's envelope (clientId)
     this.urlFor = urlFor;         // () => WebSocket URL for the next socket
     this.onMessage = onMessage;   // (frame) => void
     this.onState = onState;       // ("connecting"|"connected"|"reconnecting"|"offline") => void
@@ -28,9 +29,11 @@ export class Connection {
     this.open();
   }
 
+  // The envelope names this page, so that a write re-sent after a reconnect (same
+  // requestId) is recognised by the server and applied once.
   send(frame) {
     if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(JSON.stringify({ ...frame, clientId: this.name }));
     return true;
   }
 

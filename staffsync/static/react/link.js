@@ -6,7 +6,8 @@ const STEP_MS = 400;
 const MAX_MS = 4000;
 
 export class Link {
-  constructor({ urlFor, onFrame, onStatus }) {
+  constructor({ name, urlFor, onFrame, onStatus }) {
+    this.name = name; // in every frame's envelope: a replayed write is known by it
     this.urlFor = urlFor;
     this.onFrame = onFrame;
     this.onStatus = onStatus;
@@ -38,7 +39,7 @@ export class Link {
 
   send(frame) {
     if (!this.ready) return false;
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(JSON.stringify({ ...frame, clientId: this.name }));
     return true;
   }
 

@@ -9,7 +9,7 @@ const { useEffect, useMemo, useReducer, useRef, useState } = React;
 const COLUMNS = ["name", "position", "department", "status", "startPeriod", "endPeriod"];
 const MAX_TEXT = 100;
 
-const session = crypto.randomUUID().slice(0, 8);
+const session = crypto.randomUUID();
 let counter = 0;
 const nextId = () => `${session}-${(counter += 1)}`;
 
@@ -146,6 +146,7 @@ export function App({ config, mode }) {
 
   useEffect(() => {
     const l = new Link({
+      name: `react-${session}`,
       urlFor: () => socketUrl(mode, latest.current.current),
       onStatus: (status) => dispatch({ type: "status", status }),
       onFrame: (frame) => {
