@@ -7,7 +7,12 @@ import time
 import pytest
 
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
+from e2e.harness.checks import (
+    assert_membership_by_the_rule,
+    assert_no_console_errors,
+    assert_one_socket,
+    assert_shows_truth,
+)
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
 from e2e.harness.target import Target
@@ -49,6 +54,7 @@ def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
     user = open_user("A")
+    assert_membership_by_the_rule(user, target)
     truth = target.truth()
     periods = user.schedule.period_count()
     assert periods == len(truth), explain(

@@ -22,11 +22,17 @@ from e2e.probes.memory import renderer_rss_bytes
 # KB either way). Judged on the least-squares slope over every checkpoint, not one pair.
 LEAK_BYTES_PER_100 = 1024 * 1024
 MIN_CHECKPOINTS = 4
+# Counts a leak too small for the heap figure still moves, by CDP metric name: listeners
+# and documents must not grow at all; DOM nodes (after GC, back at the same period) neither.
+COUNTS = {"JSEventListeners": "dom.listeners", "Nodes": "dom.nodes", "Documents": "dom.documents"}
+MAX_COUNT_GROWTH_PER_100 = {"dom.listeners": 1.0, "dom.nodes": 10.0, "dom.documents": 0.5}
 HEAP_METRICS = (
     "heap.used_bytes",
     "heap.growth_per_100_nav_bytes",
     "heap.after_navigations_bytes",
     "heap.after_soak_bytes",
+    *COUNTS.values(),
+    *(f"{m}_per_100_nav" for m in COUNTS.values()),
 )
 
 
@@ -74,16 +80,27 @@ def heap_run(
         user.schedule.wait_ready(0)
     sweep(user, periods)  # warm-up: code paths compiled, caches filled
     done, xs, ys = 0, [], []
+    counts: dict[str, list[float]] = {metric: [] for metric in COUNTS.values()}
     while True:
-        heap = user.heap.used_after_gc()  # always measured back at period 0
+        after_gc = user.heap.after_gc()  # always measured back at period 0
+        heap = after_gc["JSHeapUsedSize"]
         xs.append(float(done))
         ys.append(float(heap))
         measure("heap.used_bytes", heap, "bytes", navigations=done, kind=kind)
+        for name, metric in COUNTS.items():
+            counts[metric].append(after_gc[name])
+            measure(metric, after_gc[name], "count", navigations=done, kind=kind)
         if done >= navigations:
             break
         done += sweep(user, periods)
     growth = slope_per(xs, ys, 100)
     measure("heap.growth_per_100_nav_bytes", growth, "bytes", kind=kind)
+    grown = {}
+    for metric, series in counts.items():
+        per_100 = slope_per(xs, series, 100)
+        measure(f"{metric}_per_100_nav", per_100, "count", kind=kind)
+        if per_100 >= MAX_COUNT_GROWTH_PER_100[metric]:
+            grown[metric] = f"{per_100:+.1f} per 100 ({series[0]:.0f} -> {series[-1]:.0f})"
     measure(f"heap.after_{kind}_bytes", ys[-1], "bytes")
     assert len(xs) >= MIN_CHECKPOINTS, f"only {len(xs)} heap checkpoints; raise the navigations"
     grew: list[str] = []
@@ -94,6 +111,12 @@ def heap_run(
         f"{growth / 1024:.0f} KiB per 100 over {done} navigations"
         f" (heap {ys[0] / 1e6:.1f} MB -> {ys[-1] / 1e6:.1f} MB); what grew:\n" + "\n".join(grew),
         ("F12",),
+        user.evidence,
+    )
+    assert not grown, explain(
+        "no event listener, DOM node or document left behind by navigating",
+        f"over {done} navigations: {grown}",
+        ("F21", "F12"),
         user.evidence,
     )
     return growth

@@ -10,7 +10,12 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import assert_created_once, assert_persisted, assert_shows_truth
+from e2e.harness.checks import (
+    assert_created_once,
+    assert_membership_by_the_rule,
+    assert_persisted,
+    assert_shows_truth,
+)
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
@@ -57,6 +62,7 @@ def expect_name(
 
 
 def assert_everywhere(user: User, target: Target, periods: range) -> None:
+    assert_membership_by_the_rule(user, target)
     truth = target.truth()
     for period in periods:
         visit(user, period)
@@ -229,19 +235,29 @@ def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, targ
 def test_concurrent_edits_of_different_fields_should_both_survive(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
+    """Both open the member's form before either saves (each form holds the other field's
+    old value); A saves a new name, then B a new position: both must survive."""
     a, b, staff_id, where = two_tabs_on_one_member(open_user, target, skip=3)
-    a.schedule.rename_staff(staff_id, "Merged Name")
-    b.schedule.set_position(staff_id, "Bartender")
+    a.schedule.begin_edit(staff_id, name="Merged Name")
+    b.schedule.begin_edit(staff_id, position="Bartender")
+    a.schedule.save_edit()
+    b.schedule.save_edit()
     server = converge(a, b, target, staff_id, where)
     assert_persisted(
-        a, target, {staff_id: {"name": "Merged Name", "position": "Bartender"}}, measure, ("F10",)
+        a,
+        target,
+        {staff_id: {"name": "Merged Name", "position": "Bartender"}},
+        measure,
+        ("F10", "F18"),
     )
     assert (server["name"], server["position"]) == ("Merged Name", "Bartender"), explain(
         "both edits kept by the server", (server["name"], server["position"]), ("F10",), a.evidence
     )
     for user in (a, b):
         cells = user.schedule.row(staff_id)
-        message = explain("both edits shown in every tab", "one lost", ("F10",), user.evidence)
+        message = explain(
+            "both edits shown in every tab", "one lost", ("F10", "F18"), user.evidence
+        )
         expect(cells.get_by_test_id("staff-name"), message).to_have_text("Merged Name")
         expect(cells.get_by_test_id("staff-position"), message).to_have_text("Bartender")
 

@@ -10,6 +10,7 @@ import pytest
 from e2e.gate.stats import percentile
 from e2e.harness.catalogue import explain
 from e2e.harness.checks import (
+    assert_frames_agree,
     assert_no_console_errors,
     assert_one_socket,
     assert_shows_truth,
@@ -47,6 +48,7 @@ def check_run(
         measure("navigation.rapid_p50_ms", percentile(latencies, 0.5), "ms")
     assert_shows_truth(user, truth, run.targets[-1])
     assert_snapshots_true(user, truth)
+    assert_frames_agree(user)
     assert_one_socket(user)
     long_tasks = [
         t for t in user.probe.long_tasks(run.probe_started_at) if t["duration"] > LONG_TASK_MS

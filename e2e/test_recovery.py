@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import assert_one_socket, assert_persisted
+from e2e.harness.checks import assert_created_once, assert_one_socket, assert_persisted
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.plugin import OpenUser
@@ -18,6 +18,7 @@ from e2e.probes.faults import SocketControl
 
 RECONNECT_TIMEOUT_MS = 30_000
 CUTS = 3
+WRITES = ("STAFF_UPDATE", "STAFF_DELETE")
 # How long a frozen server is left frozen at most, waiting for the client to replace its
 # socket (a client that watches its socket does so within its heartbeat and time-out).
 FREEZE_WINDOW_MS = 15_000
@@ -26,11 +27,17 @@ SETTLE_WINDOW_MS = 3_000
 
 
 def record_reconnect(
-    user: User, since: float, measure: TestMetrics, kind: str, defects: tuple[str, ...]
+    user: User,
+    since: float,
+    measure: TestMetrics,
+    kind: str,
+    defects: tuple[str, ...],
+    limit_ms: float,
 ) -> None:
     """Waits for the reconnect and records `recovery.reconnect_ms`: page time `since` (the
     fault's end) to the badge saying "connected" again (or to the next socket's open, for
-    a page that never showed another state)."""
+    a page that never showed another state). Longer than `limit_ms` fails: a timing
+    contract, not only a warning of the gate."""
     user.probe.wait_reconnected(since, RECONNECT_TIMEOUT_MS, defects, user.evidence)
     at = user.probe.connected_after(since)
     if at is None:
@@ -39,7 +46,19 @@ def record_reconnect(
     assert at is not None, explain(
         "a connection after the fault", user.probe.describe(), ("F3",), user.evidence
     )
-    measure("recovery.reconnect_ms", at - since, "ms", kind=kind)
+    took = at - since
+    measure("recovery.reconnect_ms", took, "ms", kind=kind)
+    attempts = [
+        f"+{(s.created_at - since) / 1000:.1f} s"
+        for s in user.probe.sockets()
+        if s.created_at >= since
+    ]
+    assert took <= limit_ms, explain(
+        f"a reconnect within {limit_ms / 1000:.1f} s of the fault's end ({kind})",
+        f"{took / 1000:.1f} s; attempts at {attempts}",
+        ("F20", "F3"),
+        user.evidence,
+    )
 
 
 def with_control(open_user: OpenUser) -> tuple[User, SocketControl]:
@@ -75,11 +94,14 @@ def outage_round(
     seconds: float,
     measure: TestMetrics,
     kind: str,
+    limit_ms: float,
 ) -> None:
-    """During an outage another user edits and this one edits offline; afterwards the client
-    reconnects, resyncs, sends its offline edit exactly once, and the database has both."""
+    """During an outage another user edits and this one renames and deletes offline;
+    afterwards the client reconnects, resyncs, sends its offline writes exactly once, and
+    the database has all three."""
     period = user.schedule.current_period()
     theirs, mine = member_in(target, period, 0), member_in(target, period, 1)
+    gone = member_in(target, period, 2)
     their_name, my_name = (
         f"Theirs {kind} {time.monotonic_ns() % 10**6}",
         f"Mine {kind} {time.monotonic_ns() % 10**6}",
@@ -89,14 +111,17 @@ def outage_round(
         with target.wire() as other:
             other.update(theirs, {"name": their_name})
         user.schedule.rename_staff(mine, my_name)
+        user.schedule.delete_staff(gone)
         expect(
             user.schedule.pending,
-            explain("the offline edit shown as pending", "no pending edit", ("F8",), user.evidence),
-        ).to_have_attribute("data-count", "1")
+            explain(
+                "both offline writes shown as pending", "another count", ("F8",), user.evidence
+            ),
+        ).to_have_attribute("data-count", "2")
         control.hold(until=time.monotonic() + seconds)
         back_in_page = user.probe.now()  # taken before the outage ends: no reconnect is missed
     back = time.monotonic()
-    record_reconnect(user, back_in_page, measure, kind, ("F3", "F4"))
+    record_reconnect(user, back_in_page, measure, kind, ("F3", "F4"), limit_ms)
     expect(
         user.schedule.name_cell(theirs),
         explain(
@@ -107,14 +132,25 @@ def outage_round(
         ),
     ).to_have_text(their_name, timeout=RECONNECT_TIMEOUT_MS)
     wait_confirmed(user)
-    mine_sent = [f for f in user.network.sent_of("STAFF_UPDATE") if f.t >= back]
-    assert len(mine_sent) == 1, explain(
-        "the offline edit sent exactly once after reconnecting",
-        f"{len(mine_sent)} sends",
-        ("F8",),
+    sent = {k: [f for f in user.network.sent_of(k) if f.t >= back] for k in WRITES}
+    assert len(sent["STAFF_UPDATE"]) == 1 and len(sent["STAFF_DELETE"]) == 1, explain(
+        "the offline rename and delete each sent exactly once after reconnecting",
+        {k: len(v) for k, v in sent.items()},
+        ("F8", "F16"),
         user.evidence,
     )
-    assert_persisted(user, target, {mine: {"name": my_name}, theirs: {"name": their_name}}, measure)
+    assert_persisted(
+        user,
+        target,
+        {mine: {"name": my_name}, theirs: {"name": their_name}},
+        measure,
+        ("F8", "F16"),
+        deleted=(gone,),
+    )
+    expect(
+        user.schedule.row(gone),
+        explain(f"{gone}, deleted offline, gone", "still shown", ("F16",), user.evidence),
+    ).to_have_count(0)
     expect(
         user.schedule.name_cell(mine),
         explain(f"the offline edit {my_name!r} shown", "another value", ("F8",), user.evidence),
@@ -125,7 +161,7 @@ def outage_round(
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
 def test_cut_socket_should_reconnect_and_resync(
-    open_user: OpenUser, target: Target, measure: TestMetrics
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     """Three cuts in a row: after each the client reconnects on its own, resyncs, and
     shows what another user wrote meanwhile."""
@@ -142,7 +178,9 @@ def test_cut_socket_should_reconnect_and_resync(
         with target.wire() as other:
             other.update(theirs, {"name": name})
         written[theirs] = {"name": name}
-        record_reconnect(user, cut_in_page, measure, "cut", ("F3", "F13"))
+        record_reconnect(
+            user, cut_in_page, measure, "cut", ("F3", "F13"), suite_config.reconnect_limit_ms
+        )
         expect(
             user.schedule.name_cell(theirs),
             explain(
@@ -162,7 +200,15 @@ def test_short_outage_should_lose_nothing(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     user, control = with_control(open_user)
-    outage_round(user, control, target, suite_config.outage_seconds, measure, "short-outage")
+    outage_round(
+        user,
+        control,
+        target,
+        suite_config.outage_seconds,
+        measure,
+        "short-outage",
+        suite_config.reconnect_limit_ms,
+    )
     assert_one_socket(user, whole_life=False)
 
 
@@ -173,8 +219,44 @@ def test_long_outage_should_not_make_the_client_give_up(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     user, control = with_control(open_user)
-    outage_round(user, control, target, suite_config.long_outage_seconds, measure, "long-outage")
+    outage_round(
+        user,
+        control,
+        target,
+        suite_config.long_outage_seconds,
+        measure,
+        "long-outage",
+        suite_config.reconnect_limit_ms,
+    )
     assert_one_socket(user, whole_life=False)
+
+
+@pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
+def test_write_whose_echo_is_lost_should_be_applied_once(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    """The server applies a create, and the socket is cut as its answer would arrive: the
+    client sends it again after reconnecting, and it must exist once, in the database and
+    on the screen, with nothing left pending."""
+    user, control = with_control(open_user)
+    period = user.schedule.current_period()
+    name = f"Echo Lost {time.monotonic_ns() % 10**6}"
+    with control.losing_echo():
+        user.schedule.create_staff(name, "Runner", period, None)
+        cut_in_page = user.probe.now()
+        control.wait_echo_lost()
+    record_reconnect(
+        user, cut_in_page, measure, "echo-lost", ("F3",), suite_config.reconnect_limit_ms
+    )
+    wait_confirmed(user)
+    assert_created_once(user, target, name, measure, ("F17", "F8"))
+    expect(
+        user.page.get_by_test_id("staff-name").filter(has_text=name),
+        explain(
+            f"{name!r} shown once in period {period}", "another count", ("F17",), user.evidence
+        ),
+    ).to_have_count(1, timeout=RECONNECT_TIMEOUT_MS)
 
 
 @pytest.mark.restarts_server
@@ -196,7 +278,9 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     control.hold(until=killed + suite_config.outage_seconds)
     restart_in_page = user.probe.now()  # from the restart command: includes the start-up
     app.restart()
-    record_reconnect(user, restart_in_page, measure, "server-restart", ("F3",))
+    # from the restart command: the app's own start-up is added to the limit
+    limit = suite_config.reconnect_limit_ms + app.ready_s * 1000
+    record_reconnect(user, restart_in_page, measure, "server-restart", ("F3",), limit)
     measure("server.restart_ready_s", app.ready_s, "s")
     wait_confirmed(user)
     assert_persisted(
@@ -219,7 +303,7 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms")
 def test_frozen_server_should_leave_exactly_one_live_socket(
-    open_user: OpenUser, target: Target, measure: TestMetrics
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
     """A server that stops answering (SIGSTOP). A client that watches its socket replaces
     it; when the server answers again, the old socket's close must not disturb the new one.
@@ -236,7 +320,9 @@ def test_frozen_server_should_leave_exactly_one_live_socket(
         app.thaw()
     if replaced:
         user.probe.wait_closed(before, RECONNECT_TIMEOUT_MS, ("F13",), user.evidence)
-        record_reconnect(user, thawed_in_page, measure, "freeze", ("F13",))
+        record_reconnect(
+            user, thawed_in_page, measure, "freeze", ("F13",), suite_config.reconnect_limit_ms
+        )
     else:
         user.probe.wait_reconnected(0, RECONNECT_TIMEOUT_MS, ("F13",), user.evidence)
     # What an old socket's close handler would do (another socket, another badge state)

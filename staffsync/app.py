@@ -93,7 +93,11 @@ def create_app(settings: Settings) -> web.Application:
     seed = dataset.load(settings.dataset)
     periods = month_periods(seed["firstMonth"], settings.periods)
     store = Store(
-        settings.db_path, periods, settings.db_latency_ms, durable=settings.defect != "F9"
+        settings.db_path,
+        periods,
+        settings.db_latency_ms,
+        durable=settings.defect != "F9",
+        end_exclusive=settings.defect == "F22",
     )
     app = web.Application()
     app[SETTINGS] = settings

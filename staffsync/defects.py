@@ -23,4 +23,11 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F13": ("client", "an old socket's close handler acts on the new connection"),
     "F14": ("client", "server ERROR is ignored; the optimistic value stays"),
     "F15": ("server", "one malformed frame closes every connection"),
+    "F16": ("client", "creates and deletes made while disconnected are dropped on reconnect"),
+    "F17": ("server", "the server forgets request ids: a replayed write is applied again"),
+    "F18": ("client", "an edit sends every text field of its form, stale ones included"),
+    "F19": ("client", "the period label follows the table one frame late"),
+    "F20": ("client", "the reconnect backoff has no cap"),
+    "F21": ("client", "every navigation adds a keydown listener that is never removed"),
+    "F22": ("server", "membership takes a member's end date as exclusive"),
 }

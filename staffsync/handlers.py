@@ -56,8 +56,12 @@ def _answer(client: Client, kind: str, body: dict[str, Any]) -> str:
     return envelope(kind, body, client.client_id, serverTiming=timing)
 
 
-def _once(client: Client, rid: str | None, respond: Callable[[dict[str, Any]], str]) -> Once:
-    return Once(client.sender_key or client.client_id, rid, respond)
+def _once(
+    ctx: Context, client: Client, rid: str | None, respond: Callable[[dict[str, Any]], str]
+) -> Once:
+    # F17: request ids are not remembered, so a replayed write is applied again
+    remembered = None if ctx.defect == "F17" else rid
+    return Once(client.sender_key or client.client_id, remembered, respond)
 
 
 async def _publish(ctx: Context, client: Client, written: Written) -> None:
@@ -101,7 +105,7 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
 
     async with ctx.hub.write_lock:
         try:
-            written = await ctx.store.update(staff_id, changes, _once(client, rid, respond))
+            written = await ctx.store.update(staff_id, changes, _once(ctx, client, rid, respond))
         except NotFound:
             raise ProtocolError(
                 "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id
@@ -123,7 +127,7 @@ async def create(ctx: Context, client: Client, payload: dict[str, Any], rid: str
         return _answer(client, "STAFF_CREATE", {**row, **extra})
 
     async with ctx.hub.write_lock:
-        written = await ctx.store.create(fields, _once(client, rid, respond))
+        written = await ctx.store.create(fields, _once(ctx, client, rid, respond))
         await _publish(ctx, client, written)
 
 
@@ -138,7 +142,7 @@ async def delete(ctx: Context, client: Client, payload: dict[str, Any], rid: str
 
     async with ctx.hub.write_lock:
         try:
-            written = await ctx.store.delete(staff_id, _once(client, rid, respond))
+            written = await ctx.store.delete(staff_id, _once(ctx, client, rid, respond))
         except NotFound:
             raise ProtocolError(
                 "unknown_staff", f"no staff member {staff_id!r}", staffId=staff_id

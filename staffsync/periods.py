@@ -37,14 +37,21 @@ def month_periods(first_month: str, count: int) -> list[Period]:
     return periods
 
 
-def member_of(periods: list[Period], start: str, end: str | None) -> list[int]:
+def member_of(
+    periods: list[Period], start: str, end: str | None, end_exclusive: bool = False
+) -> list[int]:
     """Indices of the periods a member with these dates belongs to.
 
     A member belongs to a period when its start is not after the period's end and its
     end (if any) is not before the period's start. ISO dates compare as strings.
+    `end_exclusive` is defect F22 (an end date on a period's first day leaves it out).
     """
     return [
         p.index
         for p in periods
-        if start <= p.end.isoformat() and (end is None or end >= p.start.isoformat())
+        if start <= p.end.isoformat()
+        and (
+            end is None
+            or (end > p.start.isoformat() if end_exclusive else end >= p.start.isoformat())
+        )
     ]

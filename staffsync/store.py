@@ -106,12 +106,18 @@ def _row(values: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
 
 class Store:
     def __init__(
-        self, path: Path, periods: list[Period], read_latency_ms: int = 0, durable: bool = True
+        self,
+        path: Path,
+        periods: list[Period],
+        read_latency_ms: int = 0,
+        durable: bool = True,
+        end_exclusive: bool = False,
     ) -> None:
         self.path = path
         self.periods = periods
         self.read_latency_s = read_latency_ms / 1000
-        self.durable = durable
+        self.durable = durable  # False is defect F9
+        self.end_exclusive = end_exclusive  # True is defect F22
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
         self._readers = ThreadPoolExecutor(4, thread_name_prefix="db-read")
         self._local = threading.local()
@@ -152,7 +158,9 @@ class Store:
         return await asyncio.get_running_loop().run_in_executor(self._writer, run)
 
     def with_periods(self, row: dict[str, Any]) -> dict[str, Any]:
-        row["periods"] = member_of(self.periods, row["startPeriod"], row["endPeriod"])
+        row["periods"] = member_of(
+            self.periods, row["startPeriod"], row["endPeriod"], self.end_exclusive
+        )
         return row
 
     # -- lifecycle -----------------------------------------------------------------
@@ -233,9 +241,10 @@ class Store:
         p = self.periods[index]
 
         def q(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            ends = "end_period > ?" if self.end_exclusive else "end_period >= ?"
             rows = conn.execute(
                 SELECT + " WHERE deleted = 0 AND start_period <= ?"
-                " AND (end_period IS NULL OR end_period >= ?) ORDER BY staff_order, id",
+                f" AND (end_period IS NULL OR {ends}) ORDER BY staff_order, id",
                 (p.end.isoformat(), p.start.isoformat()),
             )
             return [self.with_periods(_row(r)) for r in rows]

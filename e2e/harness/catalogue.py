@@ -19,6 +19,14 @@ CATALOGUE: dict[str, str] = {
     "F13": "an old socket's close handler acts on the new connection",
     "F14": "a server ERROR is not shown; the UI keeps the optimistic value",
     "F15": "malformed or hostile input breaks the connection or the server",
+    # Classes found since, each with a defect the reference app can switch on:
+    "F16": "a write other than a rename (a create, a delete) is lost on a failure path",
+    "F17": "a write repeated after a lost echo is applied twice",
+    "F18": "concurrent edits of different fields of one person overwrite each other",
+    "F19": "the period label, the current chip and the table disagree in a painted frame",
+    "F20": "reconnect waits grow without bound after an outage",
+    "F21": "navigation leaves listeners, DOM nodes or documents behind, a little each time",
+    "F22": "the server computes period membership wrongly (a boundary day)",
 }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from e2e.harness.catalogue import explain
 from e2e.harness.metrics import TestMetrics
+from e2e.harness.oracle import expected_members
 from e2e.harness.target import Target
 from e2e.harness.users import User
 from e2e.harness.wire import rows_by_id
@@ -17,15 +18,18 @@ def assert_persisted(
     writes: dict[str, dict[str, Any]],
     measure: TestMetrics,
     defects: tuple[str, ...] = ("F8", "F9"),
+    deleted: tuple[str, ...] = (),
 ) -> None:
     """The database (read through the protocol) holds every confirmed write: staff id ->
-    the fields written. Records `writes.lost`, the number of writes it does not hold."""
+    the fields written, and none of the `deleted` members. Records `writes.lost`, the number
+    of writes it does not hold."""
     rows = rows_by_id(target.rows())
-    lost = {
+    lost: dict[str, object] = {
         staff_id: {k: rows[staff_id].get(k) for k in fields} if staff_id in rows else "no row"
         for staff_id, fields in writes.items()
         if staff_id not in rows or any(rows[staff_id].get(k) != v for k, v in fields.items())
     }
+    lost |= {staff_id: "still there after its delete" for staff_id in deleted if staff_id in rows}
     measure("writes.lost", len(lost), "count")
     assert not lost, explain(
         f"the database to hold every confirmed write {writes}",
@@ -51,6 +55,29 @@ def assert_created_once(
         user.evidence,
     )
     return ids[0]
+
+
+def assert_membership_by_the_rule(user: User, target: Target) -> None:
+    """The server's period lists agree with the suite's own oracle: every member in exactly
+    the periods its dates give by the protocol's rule (no-op when the calendar is unknown)."""
+    if target.calendar is None:
+        return
+    periods = target.rows()
+    expected = expected_members(target.calendar, rows_by_id(periods).values())
+    wrong = {
+        p: {
+            "missing": sorted(expected[p] - {str(r["id"]) for r in periods.get(p, [])}),
+            "extra": sorted({str(r["id"]) for r in periods.get(p, [])} - expected[p]),
+        }
+        for p in expected
+        if expected[p] != {str(r["id"]) for r in periods.get(p, [])}
+    }
+    assert not wrong, explain(
+        "every period to hold the members its dates give by the protocol's rule",
+        f"the server's lists differ in {len(wrong)} periods: {dict(list(wrong.items())[:3])}",
+        ("F22", "F6"),
+        user.evidence,
+    )
 
 
 def assert_shows_truth(user: User, truth: dict[int, list[str]], period: int) -> None:
@@ -81,6 +108,17 @@ def assert_snapshots_true(user: User, truth: dict[int, list[str]]) -> None:
         "every rendered period to hold its own staff",
         f"{len(wrong)} renders with another period's rows (period, rows): {wrong[:5]}",
         ("F2",),
+        user.evidence,
+    )
+
+
+def assert_frames_agree(user: User) -> None:
+    """Every painted frame with a ready table showed one period: table, label, current chip."""
+    wrong = user.probe.disagreements()
+    assert not wrong, explain(
+        "every painted frame to show one period in its table, label and current chip",
+        f"{len(wrong)} frames that disagree, e.g. {wrong[:3]}",
+        ("F19",),
         user.evidence,
     )
 

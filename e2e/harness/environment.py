@@ -31,6 +31,7 @@ def snapshot(suite: SuiteConfig, facts: RunFacts) -> dict[str, Any]:
         "dbLatencyMs": suite.db_latency_ms,
         "navSeed": suite.nav_seed,
         "gate": suite.gate,
+        "reconnectLimitMs": suite.reconnect_limit_ms,
         "selection": facts.selection,
         "cores": psutil.cpu_count(),
         "memoryBytes": psutil.virtual_memory().total,

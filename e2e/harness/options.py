@@ -9,6 +9,7 @@ and page objects get `suite_config`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import time
@@ -189,6 +190,14 @@ OPTIONS: dict[str, Option] = {
     "baseline": Option(
         "STAFFSYNC_BASELINE", _path, None, "compare with this run directory or metrics.json"
     ),
+    "reconnect-limit-ms": Option(
+        "STAFFSYNC_RECONNECT_LIMIT_MS",
+        _count,
+        None,
+        "a reconnect after any fault must take at most this long (the client's longest retry"
+        " delay plus a margin); longer fails the test",
+        shown="the reconnect KPI's target",
+    ),
 }
 # flag -> (environment variable set to 1/true/yes to switch it on, help)
 FLAGS: dict[str, tuple[str, str]] = {
@@ -251,6 +260,7 @@ class SuiteConfig:
     kpis: Path
     baseline: Path | None
     heap_snapshots: bool
+    reconnect_limit_ms: float
 
     @property
     def run_dir(self) -> Path:
@@ -286,4 +296,16 @@ def settle(config: pytest.Config) -> SuiteConfig:
         kpis=opt.kpis,
         baseline=opt.baseline,
         heap_snapshots=bool(opt.heap_snapshots),
+        reconnect_limit_ms=float(opt.reconnect_limit_ms or _kpi_target(opt.kpis, RECONNECT)),
     )
+
+
+RECONNECT = "recovery.reconnect_ms"
+
+
+def _kpi_target(kpis: Path, metric: str) -> float:
+    """The target of the KPI on `metric` in the KPI file (a timing contract's default)."""
+    for kpi in json.loads(kpis.read_text(encoding="utf-8"))["kpis"]:
+        if kpi["metric"] == metric:
+            return float(kpi["target"])
+    raise pytest.UsageError(f"{kpis} has no KPI on {metric}; give --reconnect-limit-ms")

@@ -14,6 +14,7 @@ import pytest
 
 from e2e.harness.app_process import AppProcess
 from e2e.harness.options import SuiteConfig
+from e2e.harness.oracle import Span, calendar_for_dataset, calendar_of_deployment
 from e2e.harness.wire import WireClient
 
 
@@ -21,6 +22,7 @@ from e2e.harness.wire import WireClient
 class Target:
     base_url: str
     app: AppProcess | None
+    calendar: list[Span] | None = None  # the oracle's periods; None when not known
 
     @property
     def ws_url(self) -> str:
@@ -78,11 +80,12 @@ def start_embedded(config: SuiteConfig, workdir: Path) -> AppProcess:
 def target_fixture(config: SuiteConfig, workdir: Path) -> Iterator[Target]:
     if not config.embedded:
         assert config.base_url is not None
-        yield Target(config.base_url.rstrip("/"), None)
+        base_url = config.base_url.rstrip("/")
+        yield Target(base_url, None, calendar_of_deployment(base_url))
         return
     app = start_embedded(config, workdir)
     try:
-        yield Target(app.base_url, app)
+        yield Target(app.base_url, app, calendar_for_dataset(config.dataset, config.periods))
     finally:
         if app.proc is not None and app.proc.poll() is None:
             app.thaw()

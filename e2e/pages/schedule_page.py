@@ -158,6 +158,19 @@ class SchedulePage:
         self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
         return int(raw) if raw and raw.isdigit() else None
 
+    def begin_edit(
+        self, staff_id: str, name: str | None = None, position: str | None = None
+    ) -> None:
+        """Open a member's form and change fields, without saving (see `save_edit`)."""
+        self._open_editor(staff_id)
+        if name is not None:
+            self.page.get_by_test_id("edit-name").fill(name)
+        if position is not None:
+            self.page.get_by_test_id("edit-position").fill(position)
+
+    def save_edit(self) -> None:
+        self._save()
+
     def rename_staff(self, staff_id: str, name: str) -> None:
         self._open_editor(staff_id)
         self.page.get_by_test_id("edit-name").fill(name)

@@ -18,6 +18,16 @@ GOING_AWAY = 1001
 WRITES = frozenset({"STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE"})
 
 
+def _request_of(message: str | bytes) -> str:
+    """A frame's request id: the envelope's, else its payload's (an echo carries it there)."""
+    try:
+        frame = json.loads(message)
+        rid = frame.get("requestId") or (frame.get("payload") or {}).get("requestId")
+    except (ValueError, AttributeError):
+        return ""
+    return str(rid or "")
+
+
 def _type_of(message: str | bytes) -> str:
     try:
         kind = json.loads(message).get("type")
@@ -33,6 +43,9 @@ class SocketControl:
         self.page: Page | None = None
         self.held: list[tuple[str | bytes, WebSocketRoute]] | None = None  # while holding
         self._relayed: set[int] = set()  # routes whose page frames pass through the suite
+        self.lose_echo = False  # the answer to the page's next write is to be lost
+        self.awaited: set[str] = set()  # request ids of writes whose answer is to be lost
+        self.echoes_lost = 0
         context.route_web_socket(SOCKETS, self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
@@ -41,37 +54,81 @@ class SocketControl:
             return
         server = ws.connect_to_server()
         self.live.append((ws, server))
-        if self.held is not None:
+        if self.held is not None or self.lose_echo:
             self._relay(ws, server)
 
     def _relay(self, page_side: WebSocketRoute, server_side: WebSocketRoute) -> None:
-        """From now on the page's frames on this socket pass through the suite, which holds
-        write frames while `holding()` is on and forwards everything else at once."""
+        """From now on this socket's frames pass through the suite, which holds the page's
+        write frames while `holding()` is on, loses the answer to one while `losing_echo()`
+        is, and forwards everything else at once."""
         if id(page_side) in self._relayed:
             return
         self._relayed.add(id(page_side))
 
-        def forward(message: str | bytes) -> None:
-            if self.held is not None and _type_of(message) in WRITES:
+        def to_server(message: str | bytes) -> None:
+            kind = _type_of(message)
+            if self.held is not None and kind in WRITES:
                 self.held.append((message, server_side))
-            else:
-                server_side.send(message)
+                return
+            if self.lose_echo and kind in WRITES:
+                self.lose_echo = False
+                self.awaited.add(_request_of(message))
+            server_side.send(message)
 
-        page_side.on_message(forward)
+        def to_page(message: str | bytes) -> None:
+            if self.awaited and _request_of(message) in self.awaited:
+                self.awaited.discard(_request_of(message))
+                self.echoes_lost += 1
+                self._cut_one(page_side, server_side)  # the write is applied; its echo is lost
+                return
+            page_side.send(message)
+
+        page_side.on_message(to_server)
+        server_side.on_message(to_page)
 
     def cut(self) -> int:
         """Close every socket now, on both sides. Returns how many were cut."""
-        cut = 0
-        for page_side, server_side in self.live:
-            try:
-                page_side.close(code=GOING_AWAY, reason="cut by test")
-                server_side.close(code=GOING_AWAY, reason="cut by test")
-                cut += 1
-            except Exception as exc:  # the page may already be closing it
-                if "closed" not in str(exc).lower():
-                    raise
+        cut = sum(
+            1 for page_side, server_side in self.live if self._cut_one(page_side, server_side)
+        )
         self.live.clear()
         return cut
+
+    def _cut_one(self, page_side: WebSocketRoute, server_side: WebSocketRoute) -> bool:
+        try:
+            page_side.close(code=GOING_AWAY, reason="cut by test")
+            server_side.close(code=GOING_AWAY, reason="cut by test")
+        except Exception as exc:  # the page may already be closing it
+            if "closed" not in str(exc).lower():
+                raise
+            return False
+        return True
+
+    @contextmanager
+    def losing_echo(self) -> Iterator[None]:
+        """The page's next write reaches the server and is applied; the server's answer is
+        lost, and the socket is cut as it would have arrived (the client must send it again,
+        and it must be applied once)."""
+        self.lose_echo = True
+        for page_side, server_side in self.live:
+            self._relay(page_side, server_side)
+        try:
+            yield
+        finally:
+            self.lose_echo = False
+
+    def wait_echo_lost(self, timeout_s: float = 10.0) -> None:
+        """Until an answer was lost (events reach the suite while it asks the page)."""
+        if self.page is None:
+            raise RuntimeError("wait_echo_lost needs a page")
+        deadline = time.monotonic() + timeout_s
+        while self.echoes_lost == 0:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"Expected the page to send a write within {timeout_s:.0f} s (its answer was"
+                    " to be lost); none was answered"
+                )
+            self.page.evaluate("() => 0")
 
     def hold(self, until: float) -> None:
         """Keep the outage going until time.monotonic() reaches `until`. The length of an

@@ -15,6 +15,7 @@
     received: [],      // write broadcasts received: {at, type, text} (epoch ms)
     lastInputAt: null, // epoch ms of the last trusted pointerdown or keydown
     states: [],        // connection badge changes: {t, state} (page ms)
+    disagreements: [], // painted frames whose label, current chip and ready table disagree
     recording: true,   // false: keep no history (heap measurements must not count the probe)
   };
   window.__ssProbe = probe;
@@ -102,8 +103,34 @@
   };
   for (const type of ["pointerdown", "keydown"]) window.addEventListener(type, onInput, true);
 
+  // What a painted frame shows: read in an animation frame callback, after the app's own
+  // (registered earlier in the task) and before the paint.
+  let frameCheck = false;
+  const shownPeriods = () => {
+    const table = document.querySelector('[data-testid="staff-table"]');
+    const label = document.querySelector('[data-testid="period-label"]');
+    const chip = document.querySelector('[data-testid="period-chip"][aria-current="true"]');
+    return {
+      table: table ? table.getAttribute("data-period") : null,
+      ready: table ? table.getAttribute("data-state") === "ready" : false,
+      label: label ? label.getAttribute("data-period") : null,
+      chip: chip ? chip.getAttribute("data-period") : null,
+    };
+  };
+  const checkFrame = () => {
+    frameCheck = false;
+    const shown = shownPeriods();
+    if (!shown.ready) return;
+    const agree = shown.label === shown.table && (shown.chip === null || shown.chip === shown.table);
+    if (!agree && probe.disagreements.length < MAX_FRAMES) probe.disagreements.push({ t: performance.now(), ...shown });
+  };
+
   let lastKey = "";
   function check() {
+    if (!frameCheck) {
+      frameCheck = true;
+      requestAnimationFrame(checkFrame);
+    }
     const badge = document.querySelector('[data-testid="connection-badge"]');
     const state = badge ? badge.getAttribute("data-state") : null;
     const last = probe.states[probe.states.length - 1];

@@ -14,10 +14,15 @@ class HeapProbe:
         self.cdp.send("Performance.enable")
 
     def used_after_gc(self) -> int:
+        return int(self.after_gc()["JSHeapUsedSize"])
+
+    def after_gc(self) -> dict[str, float]:
+        """CDP Performance metrics after a forced GC: JSHeapUsedSize, and the counts that a
+        leak too small for the heap figure still moves (JSEventListeners, Nodes, Documents)."""
         self.cdp.send("HeapProfiler.collectGarbage")
         self.cdp.send("HeapProfiler.collectGarbage")
         metrics = self.cdp.send("Performance.getMetrics")["metrics"]
-        return int(next(m["value"] for m in metrics if m["name"] == "JSHeapUsedSize"))
+        return {m["name"]: float(m["value"]) for m in metrics}
 
     def detach(self) -> None:
         self.cdp.detach()

@@ -243,6 +243,11 @@ class PageProbe:
                 return float(change["t"])
         return None
 
+    def disagreements(self) -> list[dict[str, Any]]:
+        """Painted frames whose period label, current chip and ready table disagreed."""
+        frames: list[dict[str, Any]] = self._get("p.disagreements")
+        return frames
+
     def writes(self) -> list[SentWrite]:
         return [
             SentWrite(w["at"], w["type"], w["text"], w["inputAt"]) for w in self._get("p.writes")

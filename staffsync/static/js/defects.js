@@ -139,6 +139,72 @@ const PATCHES = {
     const onMessage = app.onMessage.bind(app);
     app.onMessage = (frame) => (frame.type === "ERROR" ? undefined : onMessage(frame));
   },
+
+  // F16: creates and deletes made while disconnected are dropped when the socket is back
+  // (only updates are replayed).
+  F16(app) {
+    const flush = app.flushQueued.bind(app);
+    app.flushQueued = () => {
+      for (const [rid, frame] of app.queued) {
+        if (frame.type === "STAFF_CREATE" || frame.type === "STAFF_DELETE") {
+          app.queued.delete(rid);
+          app.store.forget(rid);
+        }
+      }
+      flush();
+    };
+  },
+
+  // F18: an edit sends every text field of the form, as it was filled when the form opened.
+  F18(app) {
+    const editor = app.editor;
+    const changes = editor.changes.bind(editor);
+    editor.changes = (row) => {
+      const diff = changes(row);
+      if (!row) return diff;
+      const f = document.getElementById("edit-fields").elements;
+      return { name: f.name.value, position: f.position.value, department: f.department.value, status: f.status.value, ...diff };
+    };
+  },
+
+  // F19: the period label follows the table one painted frame late.
+  F19(app) {
+    const view = app.view;
+    const render = view.render.bind(view);
+    let shown = null;
+    const label = (index) => {
+      const el = document.getElementById("period-label");
+      el.textContent = app.periods[index].label;
+      el.dataset.period = String(index);
+    };
+    view.render = (index, ...rest) => {
+      render(index, ...rest);
+      if (shown !== null && shown !== index) {
+        label(shown);
+        requestAnimationFrame(() => requestAnimationFrame(() => label(app.current)));
+      }
+      shown = index;
+    };
+  },
+
+  // F20: the reconnect backoff doubles without a cap.
+  F20(app) {
+    const connection = app.connection;
+    connection.scheduleRetry = () => {
+      clearTimeout(connection.retryTimer);
+      const exp = 250 * 2 ** connection.failures;
+      connection.retryTimer = setTimeout(() => connection.open(), exp / 2 + Math.random() * (exp / 2));
+    };
+  },
+
+  // F21: every navigation adds a keydown listener that is never removed.
+  F21(app) {
+    const navigate = app.navigate.bind(app);
+    app.navigate = (index) => {
+      if (app.canGoTo(index)) document.addEventListener("keydown", () => app.current);
+      navigate(index);
+    };
+  },
 };
 
 // Switches on the client side of `defect`, if it has one; returns whether it did.
