@@ -87,6 +87,19 @@ def member_in(target: Target, period: int, skip: int) -> str:
     return str(target.rows()[period][skip]["id"])
 
 
+def assert_retry_gaps(user: User, since: float, limit_ms: float) -> None:
+    """Through an outage of any length, the client tries again at least every `limit_ms`
+    (its longest retry delay plus a margin): a wait that keeps growing fails here."""
+    created = sorted(s.created_at for s in user.probe.sockets() if s.created_at >= since)
+    gaps = [b - a for a, b in zip([since, *created], created, strict=False)]
+    assert max(gaps, default=0.0) <= limit_ms, explain(
+        f"a new attempt at least every {limit_ms / 1000:.1f} s through the outage",
+        f"waits of {[round(g / 1000, 1) for g in gaps]} s between attempts",
+        ("F20",),
+        user.evidence,
+    )
+
+
 def outage_round(
     user: User,
     control: SocketControl,
@@ -106,6 +119,7 @@ def outage_round(
         f"Theirs {kind} {time.monotonic_ns() % 10**6}",
         f"Mine {kind} {time.monotonic_ns() % 10**6}",
     )
+    outage_in_page = user.probe.now()
     with control.outage():
         wait_state(user, "reconnecting")
         with target.wire() as other:
@@ -122,6 +136,7 @@ def outage_round(
         back_in_page = user.probe.now()  # taken before the outage ends: no reconnect is missed
     back = time.monotonic()
     record_reconnect(user, back_in_page, measure, kind, ("F3", "F4"), limit_ms)
+    assert_retry_gaps(user, outage_in_page, limit_ms)
     expect(
         user.schedule.name_cell(theirs),
         explain(

@@ -1,0 +1,41 @@
+"""The coverage matrix (fixtures/coverage.json) names only tests that exist, and every
+cell says how it is filled: by tests, or why it is open or cannot apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from e2e.harness.options import ROOT
+
+
+class Collected:
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            file, name = item.nodeid.split("::", 1)
+            self.names.add(f"{Path(file).name}::{name.split('[')[0]}")
+
+
+def test_coverage_matrix_should_name_real_tests_and_known_cells(tmp_path: Path) -> None:
+    matrix = json.loads((ROOT / "fixtures" / "coverage.json").read_text(encoding="utf-8"))
+    collected = Collected()
+    status = pytest.main(
+        [str(ROOT / "e2e"), "--collect-only", "-q", "-m", "", "--artifacts", str(tmp_path)],
+        plugins=[collected],
+    )
+    assert status == 0
+    for cell in matrix["cells"]:
+        assert cell["operation"] in matrix["operations"], cell
+        assert cell["condition"] in matrix["conditions"], cell
+        if cell.get("status") in ("open", "n/a"):
+            assert cell["status"] == "open" or cell.get("why"), f"n/a needs a reason: {cell}"
+            continue
+        assert cell["tests"], cell
+        assert set(cell["observers"]) <= set(matrix["observers"]), cell
+        missing = [t for t in cell["tests"] if t not in collected.names]
+        assert not missing, f"the matrix names tests that do not exist: {missing}"
