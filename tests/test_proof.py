@@ -12,7 +12,7 @@ import pytest
 
 from e2e.harness.options import ROOT
 
-SUBSET = ("F1", "F2", "F7", "F8", "F10")
+SUBSET = ("F1", "F2", "F7", "F8", "F10", "F17", "F22")
 
 
 @pytest.mark.timeout(1200)
