@@ -101,8 +101,7 @@ def assert_retry_gaps(user: User, since: float, limit_ms: float) -> None:
 
 
 def outage_round(
-    user: User,
-    control: SocketControl,
+    open_user: OpenUser,
     target: Target,
     seconds: float,
     measure: TestMetrics,
@@ -112,6 +111,7 @@ def outage_round(
     """During an outage another user edits and this one renames and deletes offline;
     afterwards the client reconnects, resyncs, sends its offline writes exactly once, and
     the database has all three."""
+    user, control = with_control(open_user)
     period = user.schedule.current_period()
     theirs, mine = member_in(target, period, 0), member_in(target, period, 1)
     gone = member_in(target, period, 2)
@@ -166,6 +166,7 @@ def outage_round(
         user.schedule.row(gone),
         explain(f"{gone}, deleted offline, gone", "still shown", ("F16",), user.evidence),
     ).to_have_count(0)
+    assert_one_socket(user, whole_life=False)
     expect(
         user.schedule.name_cell(mine),
         explain(f"the offline edit {my_name!r} shown", "another value", ("F8",), user.evidence),
@@ -214,17 +215,8 @@ def test_cut_socket_should_reconnect_and_resync(
 def test_short_outage_should_lose_nothing(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
-    user, control = with_control(open_user)
-    outage_round(
-        user,
-        control,
-        target,
-        suite_config.outage_seconds,
-        measure,
-        "short-outage",
-        suite_config.reconnect_limit_ms,
-    )
-    assert_one_socket(user, whole_life=False)
+    seconds, limit = suite_config.outage_seconds, suite_config.reconnect_limit_ms
+    outage_round(open_user, target, seconds, measure, "short-outage", limit)
 
 
 @pytest.mark.slow
@@ -233,17 +225,8 @@ def test_short_outage_should_lose_nothing(
 def test_long_outage_should_not_make_the_client_give_up(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
-    user, control = with_control(open_user)
-    outage_round(
-        user,
-        control,
-        target,
-        suite_config.long_outage_seconds,
-        measure,
-        "long-outage",
-        suite_config.reconnect_limit_ms,
-    )
-    assert_one_socket(user, whole_life=False)
+    seconds, limit = suite_config.long_outage_seconds, suite_config.reconnect_limit_ms
+    outage_round(open_user, target, seconds, measure, "long-outage", limit)
 
 
 @pytest.mark.fault
