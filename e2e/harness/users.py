@@ -26,7 +26,6 @@ class User:
     evidence: str
     control: SocketControl | None = None
     console_errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)  # confirm() and alert() texts, accepted
     mode: str = ""  # the client mode asked for when the page was opened
     _heap: HeapProbe | None = None
 
@@ -69,9 +68,7 @@ def make_user(
             user.console_errors.append(message.text)
 
     def on_dialog(dialog: Dialog) -> None:
-        # A user answers "OK" to the app's own confirm() (e.g. before a delete).
-        user.dialogs.append(f"{dialog.type}: {dialog.message}")
-        dialog.accept()
+        dialog.accept()  # a user answers "OK" to the app's own confirm() (e.g. before a delete)
 
     page.on("console", on_console)
     page.on("dialog", on_dialog)
