@@ -1,0 +1,113 @@
+"""`python -m e2e.load`: the plan's load test on Locust against the bundled app (or a
+deployment), its figures written as a run's metrics.json and summarised.
+
+    python -m e2e.load --users 50 --duration 30 [--mode prefetch|legacy] [--edit-rate 0.5]
+                       [--base-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from e2e.gate.stats import percentile
+from e2e.load.runner import LoadError, Plan, run
+from e2e.studies.common import parser, values
+
+MAX_USERS = 2000  # every load this project makes stays bounded
+MAX_DURATION_S = 900
+
+
+def bounded(kind: type, low: float, high: float) -> Any:
+    def convert(raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, not {value}")
+        return value
+
+    return convert
+
+
+def summary(metrics: dict[str, Any]) -> list[str]:
+    lines = []
+    for metric in (
+        "load.sync_all_ms",
+        "load.edit_ack_ms",
+        "load.broadcast_ms",
+        "load.legacy_sync_ms",
+    ):
+        xs = values(metrics, metric)
+        if xs:
+            p50, p95, p99 = (percentile(xs, q) for q in (0.5, 0.95, 0.99))
+            lines.append(
+                f"{metric:26} n={len(xs):6}  p50 {p50:7.1f}  p95 {p95:7.1f}  p99 {p99:7.1f} ms"
+            )
+    for metric in ("load.errors", "load.delivery_lost"):
+        lines.append(f"{metric:26} {sum(values(metrics, metric)):.0f}")
+    for metric, scale, unit in (
+        ("load.users_connected", 1, "users"),
+        ("load.server_cpu_percent", 1, "%"),
+        ("load.server_rss_bytes", 1 / 2**20, "MiB"),
+        ("load.generator_cpu_percent", 1, "%"),
+    ):
+        xs = values(metrics, metric)
+        if xs:
+            mean = sum(xs) / len(xs) * scale
+            lines.append(f"{metric:26} max {max(xs) * scale:.1f} {unit}, mean {mean:.1f} {unit}")
+    invalid = metrics["environment"]["load"]["invalid"]
+    lines.append(
+        f"INVALID RUN: {invalid}" if invalid else "valid run (generator below its CPU limit)"
+    )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser("python -m e2e.load", __doc__)
+    cli.add_argument("--users", type=bounded(int, 1, MAX_USERS), required=True)
+    cli.add_argument(
+        "--duration", type=bounded(float, 1, MAX_DURATION_S), default=30.0, help="seconds"
+    )
+    cli.add_argument("--mode", choices=["prefetch", "legacy"], default="prefetch")
+    cli.add_argument(
+        "--edit-rate", type=bounded(float, 0.01, 50), default=0.5, help="edits/s per user"
+    )
+    cli.add_argument(
+        "--nav-rate",
+        type=bounded(float, 0.01, 50),
+        default=0.5,
+        help="legacy navigations/s per user",
+    )
+    cli.add_argument(
+        "--spawn-rate", type=bounded(float, 0.1, 500), default=10.0, help="users started per second"
+    )
+    cli.add_argument("--base-url", help="a deployment instead of the bundled app (loopback only)")
+    args = cli.parse_args(argv)
+    if args.base_url and not any(h in args.base_url for h in ("//127.", "//localhost", "//[::1]")):
+        cli.error("--base-url: load goes only to this machine (127.0.0.0/8, localhost, [::1])")
+    plan = Plan(
+        args.users,
+        args.duration,
+        args.mode,
+        args.edit_rate,
+        args.nav_rate,
+        args.spawn_rate,
+        args.base_url,
+    )
+    run_dir = args.artifacts / f"load-{time.strftime('%Y%m%d-%H%M%S')}-{args.users}u"
+    try:
+        metrics = run(plan, run_dir)
+    except LoadError as exc:
+        print(f"python -m e2e.load: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary(metrics)))
+    print(f"metrics: {run_dir / 'metrics.json'}")
+    return 1 if metrics["environment"]["load"]["invalid"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The load room: Locust protocol users against the real app (a few users, seconds), the
+conversion of their results into samples, the generator-CPU invalidation, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from e2e.harness.options import ROOT
+from e2e.load.runner import Gauges, Plan, record, run
+from e2e.studies.common import values
+
+
+@pytest.mark.timeout(180)
+def test_locust_users_should_sync_edit_and_hear_every_broadcast(tmp_path: Path) -> None:
+    metrics = run(Plan(users=5, duration_s=6, edit_rate=2.0), tmp_path / "load")
+    assert len(values(metrics, "load.sync_all_ms")) == 5
+    assert len(values(metrics, "load.edit_ack_ms")) >= 10
+    assert (
+        len(values(metrics, "load.broadcast_ms"))
+        >= 5 * len(values(metrics, "load.edit_ack_ms")) // 2
+    )
+    assert values(metrics, "load.errors") == [0.0]
+    assert values(metrics, "load.delivery_lost") == [0.0]
+    assert max(values(metrics, "load.users_connected")) == 5
+    assert metrics["environment"]["load"]["invalid"] is None
+
+
+def side(samples: list[tuple[str, float, bool]], expected: int, received: int) -> dict[str, object]:
+    return {"samples": samples, "expected": expected, "received": received}
+
+
+def test_results_should_become_samples_with_the_user_count(tmp_path: Path) -> None:
+    gauges = Gauges(
+        server_cpu=[10.0, 20.0], server_rss=[1e6, 2e6], generator_cpu=[30.0, 40.0], users=[7, 8]
+    )
+    raw = side([("sync_all", 12.0, True), ("edit_ack", 3.0, True), ("closed", 0.0, False)], 20, 19)
+    metrics = record(Plan(users=8, duration_s=2), raw, gauges, tmp_path, "http://127.0.0.1:1")
+    assert values(metrics, "load.sync_all_ms", load_users="8") == [12.0]
+    assert values(metrics, "load.edit_ack_ms") == [3.0]
+    assert values(metrics, "load.errors") == [1.0]
+    assert values(metrics, "load.delivery_lost") == [1.0]
+    assert values(metrics, "load.users_connected") == [7.0, 8.0]
+    assert (tmp_path / "metrics.json").is_file()
+
+
+def test_a_busy_generator_should_mark_the_run_invalid(tmp_path: Path) -> None:
+    gauges = Gauges(generator_cpu=[50.0, 95.0])
+    metrics = record(Plan(users=3, duration_s=2), side([], 0, 0), gauges, tmp_path, "http://x")
+    assert "generator" in metrics["environment"]["load"]["invalid"]
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--users", "0"], "--users"),
+        (["--users", "3", "--mode", "sideways"], "--mode"),
+        (["--users", "3", "--edit-rate", "-1"], "--edit-rate"),
+        (["--users", "3", "--base-url", "http://127.0.0.1:9"], "not reachable"),
+        (["--users", "3", "--base-url", "http://example.org"], "only to this machine"),
+    ],
+)
+def test_bad_input_should_fail_at_once_with_a_clear_error(args: list[str], says: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "e2e.load", "--duration", "2", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr, done.stderr
