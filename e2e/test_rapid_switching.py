@@ -17,26 +17,25 @@ from e2e.harness.checks import (
     assert_snapshots_true,
 )
 from e2e.harness.metrics import TestMetrics
-from e2e.harness.navigation import SwitchRun, jump_sequence, record, run_switches
+from e2e.harness.navigation import (
+    SWITCH_METRICS,
+    SWITCHES,
+    SwitchRun,
+    forward_targets,
+    jump_sequence,
+    record,
+    run_switches,
+)
 from e2e.harness.options import SuiteConfig
 from e2e.harness.plugin import OpenUser
 from e2e.harness.target import Target
 from e2e.harness.users import User
 
-SWITCHES = 10
 LONG_TASK_MS = 50
 # A switch is janky when a task over 50 ms overlaps its input-to-frame window. Two in ten
 # are tolerated (a GC, a busy 2-core machine, the trace recorder); a navigation that blocks
 # shows in every switch.
 MAX_JANKY_SWITCHES = 2
-SWITCH_METRICS = (
-    "navigation.latency_ms",
-    "navigation.superseded",
-    "navigation.sequence_wall_s",
-    "navigation.rapid_p50_ms",
-    "navigation.long_task_ms",
-    "navigation.janky_switches",
-)
 pytestmark = pytest.mark.measures(*SWITCH_METRICS)
 
 
@@ -77,19 +76,6 @@ def drive(
     run = run_switches(user, targets, action)
     record(run, measure, kind)
     return run
-
-
-def forward_targets(user: User, periods: int) -> list[int]:
-    """SWITCHES steps forward (fewer on a short calendar), from the period shown if that
-    leaves room, else from an earlier one the page is moved to first."""
-    start = min(user.schedule.current_period(), max(0, periods - 1 - SWITCHES))
-    if start != user.schedule.current_period():
-        user.schedule.go_to_period(start)
-        user.schedule.wait_ready(start)
-    targets = [start + i + 1 for i in range(min(SWITCHES, periods - 1 - start))]
-    if not targets:
-        pytest.skip("a calendar of one period: nothing to switch to")
-    return targets
 
 
 @pytest.mark.smoke

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
-from e2e.load.runner import Gauges, Plan, record, run
+from e2e.load.runner import Gauges, Plan, environment, record, run
 from e2e.studies.common import values
 
 
@@ -38,19 +39,25 @@ def test_results_should_become_samples_with_the_user_count(tmp_path: Path) -> No
         server_cpu=[10.0, 20.0], server_rss=[1e6, 2e6], generator_cpu=[30.0, 40.0], users=[7, 8]
     )
     raw = side([("sync_all", 12.0, True), ("edit_ack", 3.0, True), ("closed", 0.0, False)], 20, 19)
-    metrics = record(Plan(users=8, duration_s=2), raw, gauges, tmp_path, "http://127.0.0.1:1")
+    recorder = MetricsRecorder(run_id="r")
+    record(Plan(users=8, duration_s=2), raw, gauges, recorder, "load")
+    metrics = recorder.as_json()
     assert values(metrics, "load.sync_all_ms", load_users="8") == [12.0]
     assert values(metrics, "load.edit_ack_ms") == [3.0]
     assert values(metrics, "load.errors") == [1.0]
     assert values(metrics, "load.delivery_lost") == [1.0]
     assert values(metrics, "load.users_connected") == [7.0, 8.0]
-    assert (tmp_path / "metrics.json").is_file()
 
 
-def test_a_busy_generator_should_mark_the_run_invalid(tmp_path: Path) -> None:
-    gauges = Gauges(generator_cpu=[50.0, 95.0])
-    metrics = record(Plan(users=3, duration_s=2), side([], 0, 0), gauges, tmp_path, "http://x")
-    assert "generator" in metrics["environment"]["load"]["invalid"]
+def test_a_busy_generator_should_mark_the_run_invalid() -> None:
+    busy = environment(
+        Plan(users=3, duration_s=2), Gauges(generator_cpu=[50.0, 95.0]), side([], 0, 0), "x"
+    )
+    assert "generator" in str(busy["load"]["invalid"])
+    calm = environment(
+        Plan(users=3, duration_s=2), Gauges(generator_cpu=[50.0, 60.0]), side([], 0, 0), "x"
+    )
+    assert calm["load"]["invalid"] is None
 
 
 @pytest.mark.parametrize(

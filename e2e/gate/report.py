@@ -120,6 +120,49 @@ def propagation_chart(samples: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
+def load_section(samples: list[dict[str, Any]]) -> str:
+    """Users, CPU and memory over the seconds of the load, and its timings' percentiles."""
+    users = _series(samples, "load.users_connected")
+    if not users:
+        return (
+            "<p>No load in this run (<code>-m load</code> or <code>python -m e2e.load</code>).</p>"
+        )
+
+    def by_second(metric: str, scale: float = 1.0) -> tuple[list[int], list[float]]:
+        points = sorted(
+            (int(s["tags"].get("second", 0)), s["value"] * scale) for s in _series(samples, metric)
+        )
+        return [p[0] for p in points], [p[1] for p in points]
+
+    fig, (count, cpu, rss) = plt.subplots(1, 3, figsize=(10, 2.8))
+    count.plot(*by_second("load.users_connected"), color="#2d5be3")
+    count.set(xlabel="s", ylabel="connected", title="Users connected")
+    cpu.plot(*by_second("load.server_cpu_percent"), label="app")
+    cpu.plot(*by_second("load.generator_cpu_percent"), label="generator")
+    cpu.set(xlabel="s", ylabel="% of a core", title="CPU")
+    cpu.legend(fontsize=7)
+    rss.plot(*by_second("load.server_rss_bytes", 1 / 2**20), color="#b26a00")
+    rss.set(xlabel="s", ylabel="MiB", title="App RSS")
+    fig.tight_layout()
+    rows = []
+    for metric in (
+        "load.sync_all_ms",
+        "load.edit_ack_ms",
+        "load.broadcast_ms",
+        "load.legacy_sync_ms",
+    ):
+        xs = [s["value"] for s in _series(samples, metric)]
+        if xs:
+            cells = "".join(f"<td>{fmt(percentile(xs, q), 'ms')}</td>" for q in (0.5, 0.95, 0.99))
+            rows.append(f"<tr><td><code>{metric}</code></td><td>{len(xs)}</td>{cells}</tr>")
+    table = (
+        "<table><tr><th>timing</th><th>n</th><th>p50</th><th>p95</th><th>p99</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    return _svg(fig) + table
+
+
 def triage_section(run_dir: Path) -> str:
     """What the heap snapshots found, when the heap test took them."""
     files = sorted(run_dir.glob("heap-triage-*.json"))
@@ -244,6 +287,7 @@ Mode: {html.escape(str(env.get("mode")))}; defect: {html.escape(str(env.get("def
 <h2>Reconnect after faults</h2>{bars(samples, "recovery.reconnect_ms", "Reconnect time by fault")}
 <h2>Cross-tab propagation</h2>{propagation_chart(samples)}
 <h2>Heap growth triage</h2>{triage_section(run_dir)}
+<h2>Load</h2>{load_section(samples)}
 <h2>Trend over the last {len(trend)} runs</h2>{trend_chart(trend, results)}
 <h2>Failures</h2>{_failures(run_dir, outcomes)}
 <h2>Environment</h2><table>{env_rows}</table>

@@ -75,11 +75,20 @@ class TestMetrics:
     __test__ = False  # not a test class
 
     def __init__(
-        self, recorder: MetricsRecorder, test: str, declared: frozenset[str] | None = None
+        self,
+        recorder: MetricsRecorder,
+        test: str,
+        declared: frozenset[str] | None = None,
+        tags: dict[str, object] | None = None,
     ) -> None:
         self.recorder = recorder
         self.test = test
         self.declared = declared
+        self.tags = tags or {}
+
+    def tagged(self, **tags: object) -> TestMetrics:
+        """The same recorder, adding these tags to every sample (e.g. the load it ran under)."""
+        return TestMetrics(self.recorder, self.test, self.declared, {**self.tags, **tags})
 
     def __call__(self, metric: str, value: float, unit: str, **tags: object) -> None:
         if self.declared is not None and metric not in self.declared:
@@ -87,7 +96,7 @@ class TestMetrics:
                 f"{self.test} records {metric!r} but does not declare it: add it to the"
                 " test's @pytest.mark.measures(...)"
             )
-        self.recorder.record(metric, value, unit, self.test, **tags)
+        self.recorder.record(metric, value, unit, self.test, **{**self.tags, **tags})
 
 
 def load(path: Path) -> dict[str, Any]:

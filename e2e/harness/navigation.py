@@ -7,9 +7,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pytest
+
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.pacing import Pacer
 from e2e.harness.users import User
+
+SWITCHES = 10  # a run of switches: 10 in 1 s
+SWITCH_METRICS = (
+    "navigation.latency_ms",
+    "navigation.superseded",
+    "navigation.sequence_wall_s",
+    "navigation.rapid_p50_ms",
+    "navigation.long_task_ms",
+    "navigation.janky_switches",
+)
 
 
 @dataclass(frozen=True)
@@ -95,3 +107,16 @@ def slope_per(xs: list[float], ys: list[float], per: float) -> float:
     if var == 0:
         return 0.0
     return per * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+
+
+def forward_targets(user: User, periods: int) -> list[int]:
+    """SWITCHES steps forward (fewer on a short calendar), from the period shown if that
+    leaves room, else from an earlier one the page is moved to first."""
+    start = min(user.schedule.current_period(), max(0, periods - 1 - SWITCHES))
+    if start != user.schedule.current_period():
+        user.schedule.go_to_period(start)
+        user.schedule.wait_ready(start)
+    targets = [start + i + 1 for i in range(min(SWITCHES, periods - 1 - start))]
+    if not targets:
+        pytest.skip("a calendar of one period: nothing to switch to")
+    return targets

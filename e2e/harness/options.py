@@ -190,6 +190,12 @@ OPTIONS: dict[str, Option] = {
     "baseline": Option(
         "STAFFSYNC_BASELINE", _path, None, "compare with this run directory or metrics.json"
     ),
+    "load-users": Option(
+        "STAFFSYNC_LOAD_USERS", _count, "50", "load tests: Locust users beside the browsers"
+    ),
+    "load-edit-rate": Option(
+        "STAFFSYNC_LOAD_EDIT_RATE", _seconds, "0.5", "load tests: edits per second per user"
+    ),
     "reconnect-limit-ms": Option(
         "STAFFSYNC_RECONNECT_LIMIT_MS",
         _count,
@@ -261,6 +267,8 @@ class SuiteConfig:
     baseline: Path | None
     heap_snapshots: bool
     reconnect_limit_ms: float
+    load_users: int
+    load_edit_rate: float
 
     @property
     def run_dir(self) -> Path:
@@ -297,6 +305,8 @@ def settle(config: pytest.Config) -> SuiteConfig:
         baseline=opt.baseline,
         heap_snapshots=bool(opt.heap_snapshots),
         reconnect_limit_ms=float(opt.reconnect_limit_ms or _kpi_target(opt.kpis, RECONNECT)),
+        load_users=opt.load_users,
+        load_edit_rate=opt.load_edit_rate,
     )
 
 

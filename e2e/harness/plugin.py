@@ -94,7 +94,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         recorder.tests[item.nodeid] = {
             "measures": sorted(declared_metrics(item)),
-            "tags": {"fault": "yes" if item.get_closest_marker("fault") else "no"},
+            "tags": {
+                "fault": "yes" if item.get_closest_marker("fault") else "no",
+                "load": "yes" if item.get_closest_marker("load") else "no",
+            },
         }
     opt = session.config.option
     session.config.stash[FACTS_KEY].selection = {

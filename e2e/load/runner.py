@@ -5,11 +5,13 @@ would measure the generator, not the app."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -85,6 +87,73 @@ def sample(
             continue
 
 
+class Load:
+    """Locust users running against `base_url` in a subprocess, with psutil watching the
+    app (when `server_pid` is given) and the generator every second, until `stop()`."""
+
+    def __init__(self, plan: Plan, base_url: str, run_dir: Path, server_pid: int | None) -> None:
+        self.plan, self.base_url, self.run_dir = plan, base_url, run_dir
+        self.sidefile = run_dir / "load-side.json"
+        self.gauges = Gauges()
+        self._stop = threading.Event()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "LOAD_MODE": plan.mode,
+            "LOAD_EDIT_RATE": str(plan.edit_rate),
+            "LOAD_NAV_RATE": str(plan.nav_rate),
+            "LOAD_SIDEFILE": str(self.sidefile),
+            "PYTHONPATH": str(ROOT),
+        }
+        cmd = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(plan.users), "-r", str(plan.spawn_rate), "-t", f"{plan.duration_s:.0f}s",
+            "--host", base_url, "--csv", str(run_dir / "locust"), "--only-summary",
+            "--stop-timeout", "5", "--loglevel", "WARNING",
+        ]  # fmt: skip
+        self.log = (run_dir / "locust.log").open("w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        server = psutil.Process(server_pid) if server_pid is not None else None
+        self.watcher = threading.Thread(
+            target=sample,
+            args=(server, psutil.Process(self.proc.pid), base_url, self.gauges, self._stop),
+        )
+        self.watcher.start()
+
+    def wait_connected(self, users: int, timeout_s: float) -> None:
+        """Until the app reports `users` more clients than it had before, or LoadError."""
+        deadline = time.monotonic() + timeout_s
+        while reachable(self.base_url).get("clients", 0) < users:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise LoadError(
+                    f"the load did not reach {users} connected users within {timeout_s:.0f} s"
+                    f" (the app reports {reachable(self.base_url).get('clients')});"
+                    f" see {self.run_dir / 'locust.log'}"
+                )
+            time.sleep(0.5)  # polling a condition, bounded by the deadline
+
+    def stop(self) -> dict[str, Any]:
+        """Stop the users (SIGTERM: Locust ends the test and writes its results); returns them."""
+        try:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+            self.proc.wait(timeout=self.plan.duration_s + 90)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise LoadError("Locust did not stop in time") from None
+        finally:
+            self._stop.set()
+            self.watcher.join()
+            self.log.close()
+        if not self.sidefile.exists():
+            tail = (self.run_dir / "locust.log").read_text(errors="replace")[-2000:]
+            raise LoadError(f"Locust ended (exit {self.proc.returncode}) without results:\n{tail}")
+        side: dict[str, Any] = json.loads(self.sidefile.read_text())
+        return side
+
+
 def run(plan: Plan, run_dir: Path) -> dict[str, Any]:
     """Run the plan into run_dir; returns the run's metrics (also written to metrics.json)."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -96,71 +165,25 @@ def run(plan: Plan, run_dir: Path) -> dict[str, Any]:
     else:
         base_url = plan.base_url.rstrip("/")
         reachable(base_url)
-    sidefile = run_dir / "load-side.json"
-    env = {
-        **os.environ,
-        "LOAD_MODE": plan.mode,
-        "LOAD_EDIT_RATE": str(plan.edit_rate),
-        "LOAD_NAV_RATE": str(plan.nav_rate),
-        "LOAD_SIDEFILE": str(sidefile),
-        "PYTHONPATH": str(ROOT),
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "-u",
-        str(plan.users),
-        "-r",
-        str(plan.spawn_rate),
-        "-t",
-        f"{plan.duration_s:.0f}s",
-        "--host",
-        base_url,
-        "--csv",
-        str(run_dir / "locust"),
-        "--only-summary",
-        "--stop-timeout",
-        "5",
-        "--loglevel",
-        "WARNING",
-    ]
-    gauges = Gauges()
-    stop = threading.Event()
-    log = (run_dir / "locust.log").open("w", encoding="utf-8")
     try:
-        locust = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        server = psutil.Process(app.pid) if app is not None else None
-        watcher = threading.Thread(
-            target=sample, args=(server, psutil.Process(locust.pid), base_url, gauges, stop)
-        )
-        watcher.start()
-        try:
-            locust.wait(timeout=plan.duration_s + 90)
-        except subprocess.TimeoutExpired:
-            locust.kill()
-            raise LoadError(f"Locust did not stop within {plan.duration_s + 90:.0f} s") from None
-        finally:
-            stop.set()
-            watcher.join()
+        load = Load(plan, base_url, run_dir, app.pid if app is not None else None)
+        with contextlib.suppress(subprocess.TimeoutExpired):  # stop() ends it then
+            load.proc.wait(timeout=plan.duration_s + 90)
+        side = load.stop()
     finally:
-        log.close()
         if app is not None:
             app.stop()
-    if not sidefile.exists():
-        tail = (run_dir / "locust.log").read_text(errors="replace")[-2000:]
-        raise LoadError(f"Locust ended (exit {locust.returncode}) without results:\n{tail}")
-    return record(plan, json.loads(sidefile.read_text()), gauges, run_dir, base_url)
+    recorder = MetricsRecorder(run_id=run_dir.name)
+    record(plan, side, load.gauges, recorder, "load")
+    recorder.environment = environment(plan, load.gauges, side, base_url)
+    recorder.write(run_dir / "metrics.json")
+    return recorder.as_json()
 
 
 def record(
-    plan: Plan, side: dict[str, Any], gauges: Gauges, run_dir: Path, base_url: str
-) -> dict[str, Any]:
-    recorder = MetricsRecorder(run_id=run_dir.name)
-    test = "load"
+    plan: Plan, side: dict[str, Any], gauges: Gauges, recorder: MetricsRecorder, test: str
+) -> None:
+    """The load's results as samples of `recorder`, each tagged with the user count."""
     tags = {"load_users": plan.users, "mode": plan.mode}
     errors = 0
     for name, ms, ok in side["samples"]:
@@ -181,8 +204,18 @@ def record(
     ):
         for n, value in enumerate(series):
             recorder.record(name, value, unit, test, second=n, **tags)
+    recorder.record(
+        "load.generator_busiest_percent",
+        max(gauges.generator_cpu, default=0.0),
+        "percent",
+        test,
+        **tags,
+    )
+
+
+def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str) -> dict[str, Any]:
     busiest = max(gauges.generator_cpu, default=0.0)
-    recorder.environment = {
+    return {
         "target": base_url,
         "load": {
             "users": plan.users,
@@ -192,15 +225,17 @@ def record(
             "navRate": plan.nav_rate,
             "cores": psutil.cpu_count(),
             "generatorCpuMax": busiest,
-            "invalid": (
-                f"the load generator reached {busiest:.0f} % CPU (limit {GENERATOR_LIMIT:.0f} %):"
-                " the figures measure the generator, not the app"
-                if busiest >= GENERATOR_LIMIT
-                else None
-            ),
+            "invalid": invalid(busiest),
             "expectedBroadcasts": side["expected"],
             "receivedBroadcasts": side["received"],
         },
     }
-    recorder.write(run_dir / "metrics.json")
-    return recorder.as_json()
+
+
+def invalid(busiest_generator_cpu: float) -> str | None:
+    if busiest_generator_cpu < GENERATOR_LIMIT:
+        return None
+    return (
+        f"the load generator reached {busiest_generator_cpu:.0f} % CPU (limit"
+        f" {GENERATOR_LIMIT:.0f} %): the figures measure the generator, not the app"
+    )

@@ -1,0 +1,132 @@
+"""Scenario 6, under load: rapid switching, cross-tab propagation and a cut socket, first on
+a quiet server and then while Locust users (--load-users, editing at --load-edit-rate) keep
+it busy, in the same run; every browser sample carries `load` (no / yes) and `load_users`.
+Run with `bin/verify -m load --load-users 200`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from e2e.harness.catalogue import explain
+from e2e.harness.checks import assert_one_socket, assert_shows_truth
+from e2e.harness.metrics import MetricsRecorder, TestMetrics
+from e2e.harness.navigation import SWITCH_METRICS, forward_targets, run_switches
+from e2e.harness.navigation import record as record_switches
+from e2e.harness.options import SuiteConfig
+from e2e.harness.plugin import OpenUser
+from e2e.harness.propagation import PROPAGATION_METRICS, Change, propagate
+from e2e.harness.target import Target
+from e2e.harness.users import User
+from e2e.load.runner import Load, Plan, reachable, record
+
+LOAD_METRICS = (
+    "load.sync_all_ms",
+    "load.edit_ack_ms",
+    "load.broadcast_ms",
+    "load.legacy_sync_ms",
+    "load.errors",
+    "load.delivery_lost",
+    "load.users_connected",
+    "load.server_cpu_percent",
+    "load.server_rss_bytes",
+    "load.generator_cpu_percent",
+    "load.generator_busiest_percent",
+    "load.users_held_ratio",
+    "load.server_rss_per_100_users_bytes",
+)
+EDITS = 6  # per phase and direction: 12 propagation samples a phase
+CONNECT_TIMEOUT_S = 120
+LOAD_LIFETIME_S = 900  # the users stop when the test stops them; this bounds them anyway
+
+pytestmark = [
+    pytest.mark.load,
+    pytest.mark.measures(
+        *SWITCH_METRICS, *PROPAGATION_METRICS, *LOAD_METRICS, "recovery.reconnect_ms"
+    ),
+]
+
+
+def renaming(user: User, staff_id: str, name: str) -> Callable[[], None]:
+    return lambda: user.schedule.rename_staff(staff_id, name)
+
+
+def scenarios(writer: User, reader: User, target: Target, measure: TestMetrics, phase: str) -> None:
+    """Rapid switching in the writer's page, then edits both ways between the two tabs."""
+    truth = target.truth()
+    targets = forward_targets(writer, len(truth))
+    record_switches(
+        run_switches(writer, targets, lambda _: writer.schedule.next()), measure, "rapid-forward"
+    )
+    assert_shows_truth(writer, truth, targets[-1])
+    rows = target.rows()
+    staff_id = str(rows[targets[-1]][0]["id"])
+    for tab in (writer, reader):
+        if tab.schedule.current_period() != targets[-1]:
+            tab.schedule.go_to_period(targets[-1])
+        tab.schedule.wait_ready(targets[-1])
+    for n in range(EDITS * 2):
+        a, b = (writer, reader) if n % 2 == 0 else (reader, writer)
+        name = f"Load {phase} {time.monotonic_ns() % 10**6} {n}"
+        change = Change(
+            name, "STAFF_UPDATE", name, f"{staff_id} renamed", text=name, staff_id=staff_id
+        )
+        propagate(a, [b], change, renaming(a, staff_id, name), measure, "rename")
+
+
+def test_browser_figures_should_hold_under_load(
+    open_user: OpenUser,
+    target: Target,
+    suite_config: SuiteConfig,
+    measure: TestMetrics,
+    metrics_recorder: MetricsRecorder,
+) -> None:
+    users = suite_config.load_users
+    writer = open_user("W", control_sockets=True)
+    reader = open_user("R")
+    scenarios(writer, reader, target, measure.tagged(load="no", load_users=0), "quiet")
+
+    before = int(reachable(target.base_url).get("clients", 0))
+    rss_before = target.app.rss_bytes() if target.app is not None else None
+    plan = Plan(users=users, duration_s=LOAD_LIFETIME_S, edit_rate=suite_config.load_edit_rate)
+    server_pid = target.app.pid if target.app is not None else None
+    load = Load(plan, target.base_url, suite_config.run_dir / "load", server_pid)
+    try:
+        load.wait_connected(before + users, CONNECT_TIMEOUT_S)
+        window = len(load.gauges.users)
+        loaded = measure.tagged(load="yes", load_users=users)
+        scenarios(writer, reader, target, loaded, "busy")
+        assert writer.control is not None
+        cut_in_page = writer.probe.now()
+        writer.control.cut()
+        writer.probe.wait_reconnected(cut_in_page, 30_000, ("F3",), writer.evidence)
+        at = writer.probe.connected_after(cut_in_page)
+        if at is not None:
+            loaded("recovery.reconnect_ms", at - cut_in_page, "ms", kind="cut")
+        held = load.gauges.users[window:] or load.gauges.users[-1:]
+    finally:
+        side = load.stop()
+        record(plan, side, load.gauges, metrics_recorder, measure.test)
+    held_ratio = (min(held) - before) / users if held else 0.0
+    measure("load.users_held_ratio", held_ratio, "ratio", load_users=users)
+    if rss_before is not None and load.gauges.server_rss:
+        grown = max(load.gauges.server_rss) - rss_before
+        measure(
+            "load.server_rss_per_100_users_bytes", grown / users * 100, "bytes", load_users=users
+        )
+    assert_one_socket(writer, whole_life=False)
+    assert held_ratio >= 1.0, explain(
+        f"all {users} load users connected while the browsers measured",
+        f"at least {min(held) - before:.0f} connected" if held else "no reading",
+        ("F15",),
+        writer.evidence,
+    )
+    lost = side["expected"] - side["received"]
+    assert lost == 0, explain(
+        "every broadcast delivered to every connected load user",
+        f"{lost} of {side['expected']} missing",
+        ("F5",),
+        writer.evidence,
+    )
