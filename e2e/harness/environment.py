@@ -32,6 +32,7 @@ def snapshot(suite: SuiteConfig, facts: RunFacts) -> dict[str, Any]:
         "navSeed": suite.nav_seed,
         "gate": suite.gate,
         "reconnectLimitMs": suite.reconnect_limit_ms,
+        "browserHost": suite.browser_endpoint or "local",
         "selection": facts.selection,
         "cores": psutil.cpu_count(),
         "memoryBytes": psutil.virtual_memory().total,

@@ -190,6 +190,14 @@ OPTIONS: dict[str, Option] = {
     "baseline": Option(
         "STAFFSYNC_BASELINE", _path, None, "compare with this run directory or metrics.json"
     ),
+    "browser-endpoint": Option(
+        "STAFFSYNC_BROWSER_ENDPOINT",
+        _text,
+        None,
+        "a Playwright browser server (ws://host:port/path, from `playwright launch-server`)"
+        " to run the browsers on instead of launching one here",
+        shown="launch one here",
+    ),
     "load-users": Option(
         "STAFFSYNC_LOAD_USERS", _count, "50", "load tests: Locust users beside the browsers"
     ),
@@ -269,6 +277,7 @@ class SuiteConfig:
     reconnect_limit_ms: float
     load_users: int
     load_edit_rate: float
+    browser_endpoint: str | None
 
     @property
     def run_dir(self) -> Path:
@@ -307,6 +316,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
         reconnect_limit_ms=float(opt.reconnect_limit_ms or _kpi_target(opt.kpis, RECONNECT)),
         load_users=opt.load_users,
         load_edit_rate=opt.load_edit_rate,
+        browser_endpoint=opt.browser_endpoint or None,
     )
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Generator, Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext
+from playwright.sync_api import Browser, BrowserContext, BrowserType
+from playwright.sync_api import Error as PlaywrightError
 
 from e2e.gate.plugin import GatePlugin
 from e2e.harness import options
@@ -196,11 +198,39 @@ def browser_type_launch_args(
     browser_type_launch_args: dict[str, Any], suite_config: SuiteConfig
 ) -> dict[str, Any]:
     args = dict(browser_type_launch_args)
+    if suite_config.browser_endpoint:
+        return args  # the browser host pins its executable and flags in its own config
     executable = find_chromium(suite_config.chromium)
     if executable:
         args["executable_path"] = executable
     args["args"] = [*args.get("args", []), *QUIET_FLAGS]
     return args
+
+
+@pytest.fixture(scope="session")
+def launch_browser(
+    launch_browser: Callable[..., Browser], browser_type: BrowserType, suite_config: SuiteConfig
+) -> Callable[..., Browser]:
+    """The browser: launched here, or on a browser server (--browser-endpoint). Every tab of
+    a run lives in that one browser, so the pages of a propagation share one clock."""
+    endpoint = suite_config.browser_endpoint
+    if not endpoint:
+        return launch_browser
+
+    def connect(**_: Any) -> Browser:
+        try:
+            return browser_type.connect(endpoint, timeout=30_000)
+        except PlaywrightError as exc:
+            ours = version("playwright")
+            pin = ".".join(ours.split(".")[:2])
+            raise pytest.UsageError(
+                f"cannot use the browser server at {endpoint}: {str(exc).splitlines()[0]}."
+                f" This side runs Playwright {ours}; the browser host must run the same"
+                f" major.minor (pip install 'playwright=={pin}.*', then `python -m playwright"
+                f" launch-server --browser chromium --config cfg.json`)."
+            ) from None
+
+    return connect
 
 
 @pytest.fixture(scope="session", autouse=True)
