@@ -3,6 +3,7 @@ deployment), its figures written as a run's metrics.json and summarised.
 
     python -m e2e.load --users 50 --duration 30 [--mode prefetch|legacy] [--edit-rate 0.5]
                        [--base-url URL]
+    python -m e2e.load --breakpoint [--start 20 --step 20 --most 400 --duration 20]
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from typing import Any
 
 from e2e.gate.stats import percentile
+from e2e.load.breakpoint import breakpoint_search
 from e2e.load.runner import LoadError, Plan, run
 from e2e.studies.common import parser, values
 
@@ -68,7 +70,33 @@ def summary(metrics: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     cli = parser("python -m e2e.load", __doc__)
-    cli.add_argument("--users", type=bounded(int, 1, MAX_USERS), required=True)
+    cli.add_argument("--users", type=bounded(int, 1, MAX_USERS))
+    cli.add_argument(
+        "--breakpoint",
+        action="store_true",
+        help="add users in steps until the broadcast p95 passes its target",
+    )
+    cli.add_argument(
+        "--start", type=bounded(int, 1, MAX_USERS), default=20, help="--breakpoint: first step"
+    )
+    cli.add_argument(
+        "--step",
+        type=bounded(int, 1, MAX_USERS),
+        default=20,
+        help="--breakpoint: users added a step",
+    )
+    cli.add_argument(
+        "--most",
+        type=bounded(int, 1, MAX_USERS),
+        default=400,
+        help="--breakpoint: last step at most",
+    )
+    cli.add_argument(
+        "--target-ms",
+        type=bounded(float, 1, 60_000),
+        default=100.0,
+        help="--breakpoint: broadcast p95 target",
+    )
     cli.add_argument(
         "--duration", type=bounded(float, 1, MAX_DURATION_S), default=30.0, help="seconds"
     )
@@ -87,6 +115,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli.add_argument("--base-url", help="a deployment instead of the bundled app (loopback only)")
     args = cli.parse_args(argv)
+    if args.breakpoint:
+        out = args.artifacts / f"breakpoint-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            found = breakpoint_search(
+                out, args.start, args.step, args.most, args.duration, args.target_ms, args.edit_rate
+            )
+        except LoadError as exc:
+            print(f"python -m e2e.load: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"users held at broadcast p95 <= {args.target_ms:.0f} ms: {found['usersHeldAtTarget']}"
+            f" ({found['cores']} cores); {found['reason']}; {out / 'breakpoint.html'}"
+        )
+        return 0
+    if args.users is None:
+        cli.error("--users is required (or --breakpoint)")
     if args.base_url and not any(h in args.base_url for h in ("//127.", "//localhost", "//[::1]")):
         cli.error("--base-url: load goes only to this machine (127.0.0.0/8, localhost, [::1])")
     plan = Plan(

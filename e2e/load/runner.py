@@ -154,8 +154,9 @@ class Load:
         return side
 
 
-def run(plan: Plan, run_dir: Path) -> dict[str, Any]:
-    """Run the plan into run_dir; returns the run's metrics (also written to metrics.json)."""
+def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, Any]:
+    """Run the plan into run_dir; returns the run's metrics (also written to metrics.json).
+    `server_pid`: the app's process when it runs here but was started elsewhere."""
     run_dir.mkdir(parents=True, exist_ok=True)
     app = None
     if plan.base_url is None:
@@ -166,7 +167,7 @@ def run(plan: Plan, run_dir: Path) -> dict[str, Any]:
         base_url = plan.base_url.rstrip("/")
         reachable(base_url)
     try:
-        load = Load(plan, base_url, run_dir, app.pid if app is not None else None)
+        load = Load(plan, base_url, run_dir, app.pid if app is not None else server_pid)
         with contextlib.suppress(subprocess.TimeoutExpired):  # stop() ends it then
             load.proc.wait(timeout=plan.duration_s + 90)
         side = load.stop()
