@@ -36,6 +36,9 @@ LOAD_METRICS = (
     "load.generator_busiest_percent",
     "load.users_held_ratio",
     "load.server_rss_per_100_users_bytes",
+    "load.connections_per_user_minute",
+    "load.bytes_per_user_minute",
+    "load.server_cpu_s_per_user_minute",
 )
 EDITS = 6  # per phase and direction: 12 propagation samples a phase
 CONNECT_TIMEOUT_S = 120

@@ -63,7 +63,13 @@ def _write_sidefile(**_: Any) -> None:
             if user.ready_at is not None and user.ready_at < acked and user.closed_at is None:
                 expected += 1
                 received += rid in user.seen
-    side = {"samples": SHARED.samples, "expected": expected, "received": received}
+    side = {
+        "samples": SHARED.samples,
+        "expected": expected,
+        "received": received,
+        "connects": sum(u.client.connects for u in SHARED.users),
+        "receivedBytes": sum(u.client.received_bytes for u in SHARED.users),
+    }
     with open(SIDEFILE, "w", encoding="utf-8") as f:
         json.dump(side, f)
 

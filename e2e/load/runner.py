@@ -57,6 +57,11 @@ class Gauges:
     server_rss: list[float] = field(default_factory=list)
     generator_cpu: list[float] = field(default_factory=list)
     users: list[float] = field(default_factory=list)
+    server_cpu_s: list[float] = field(default_factory=list)  # the app's CPU time so far
+
+    def server_cpu_spent(self) -> float:
+        """CPU-seconds the app spent while sampled."""
+        return self.server_cpu_s[-1] - self.server_cpu_s[0] if len(self.server_cpu_s) > 1 else 0.0
 
 
 def reachable(base_url: str) -> dict[str, Any]:
@@ -82,6 +87,8 @@ def sample(
             if server is not None:
                 gauges.server_cpu.append(server.cpu_percent())
                 gauges.server_rss.append(float(server.memory_info().rss))
+                times = server.cpu_times()
+                gauges.server_cpu_s.append(times.user + times.system)
             gauges.users.append(float(reachable(base_url).get("clients", 0)))
         except (psutil.NoSuchProcess, LoadError):
             continue
@@ -212,6 +219,15 @@ def record(
         test,
         **tags,
     )
+    user_minutes = plan.users * len(gauges.users) / 60
+    if user_minutes > 0:  # what a population costs the server, per user and minute
+        per = {
+            "load.connections_per_user_minute": (side.get("connects", 0), "connections"),
+            "load.bytes_per_user_minute": (side.get("receivedBytes", 0), "bytes"),
+            "load.server_cpu_s_per_user_minute": (gauges.server_cpu_spent(), "s"),
+        }
+        for metric, (total, unit) in per.items():
+            recorder.record(metric, total / user_minutes, unit, test, **tags)
 
 
 def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str) -> dict[str, Any]:

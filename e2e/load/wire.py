@@ -27,6 +27,8 @@ class LoadClient:
         self.timeout = timeout
         self.ws: websocket.WebSocket | None = None
         self.client_id = ""
+        self.connects = 0  # sockets opened
+        self.received_bytes = 0
 
     def timed(self, name: str, call: Callable[[], int]) -> None:
         """Run `call` (returning a byte count) as one Locust request named `name`."""
@@ -55,6 +57,7 @@ class LoadClient:
             self.ws = websocket.create_connection(
                 self.url + query, origin=self.origin, timeout=self.timeout
             )
+            self.connects += 1
             ack = json.loads(self.ws.recv())
             if ack.get("type") != "CONNECTION_ACK":
                 raise ProtocolError(f"expected CONNECTION_ACK first, got {ack.get('type')}")
@@ -74,6 +77,7 @@ class LoadClient:
     def recv(self) -> tuple[Frame, int]:
         assert self.ws is not None
         raw = self.ws.recv()
+        self.received_bytes += len(raw)
         frame: Frame = json.loads(raw)
         if frame.get("type") == "ERROR":
             raise ProtocolError(str(frame.get("payload")))

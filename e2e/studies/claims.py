@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from e2e.harness.options import ROOT
+from e2e.load.runner import Plan
+from e2e.load.runner import run as run_load
 from e2e.studies.common import is_nan, p95, parser, run_suite, stamp, stat, values
 
 THRESHOLDS = ROOT / "fixtures" / "claims.json"
@@ -163,12 +165,63 @@ def claims(
     return [(claim, show(legacy), show(prefetch), verdict) for claim, show, verdict in rows]
 
 
+def server_load(
+    users: int, seconds: float, nav_rate: float, out: Path
+) -> dict[str, dict[str, float]]:
+    """The same navigating population (Locust users switching periods at `nav_rate`, hardly
+    editing) in each mode: what it costs the server per user and minute."""
+    costs = {}
+    for mode in ("legacy", "prefetch"):
+        plan = Plan(users, seconds, mode=mode, edit_rate=0.01, nav_rate=nav_rate)
+        run = run_load(plan, out / f"load-{mode}")
+        costs[mode] = {
+            metric.split(".")[1]: stat(values(run, metric))
+            for metric in (
+                "load.connections_per_user_minute",
+                "load.server_cpu_s_per_user_minute",
+                "load.bytes_per_user_minute",
+            )
+        }
+    return costs
+
+
+def server_load_lines(costs: dict[str, dict[str, float]], plan_cut: float) -> list[str]:
+    legacy, prefetch = costs["legacy"], costs["prefetch"]
+    cut = 1 - prefetch["server_cpu_s_per_user_minute"] / legacy["server_cpu_s_per_user_minute"]
+    verdict = "confirmed" if cut >= plan_cut else "refuted"
+    return [
+        "",
+        "## The plan's server-load claim (the same navigating population, each mode)",
+        "",
+        "| per user and minute | legacy | prefetch |",
+        "|---|---|---|",
+        f"| connections opened | {legacy['connections_per_user_minute']:.1f} |"
+        f" {prefetch['connections_per_user_minute']:.1f} |",
+        f"| server CPU-seconds | {legacy['server_cpu_s_per_user_minute']:.3f} |"
+        f" {prefetch['server_cpu_s_per_user_minute']:.3f} |",
+        f"| bytes received | {legacy['bytes_per_user_minute'] / KB:.1f} KB |"
+        f" {prefetch['bytes_per_user_minute'] / KB:.1f} KB |",
+        "",
+        f'"server load reduced by {plan_cut * 100:.0f} % (fewer connections)": {verdict}'
+        f" (server CPU per user-minute {cut * 100:+.0f} % less with prefetch).",
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     cli = parser("python -m e2e.claims", __doc__)
     cli.add_argument("--db-latency-ms", type=int, default=300)
     cli.add_argument("--dataset", help="seed dataset for both runs")
     cli.add_argument(
         "--clients", default="vanilla,react", help="clients to compare; empty for none"
+    )
+    cli.add_argument(
+        "--load-users", type=int, default=20, help="server-load claim: users; 0 skips it"
+    )
+    cli.add_argument(
+        "--load-seconds", type=float, default=30, help="server-load claim: seconds a mode"
+    )
+    cli.add_argument(
+        "--nav-rate", type=float, default=0.5, help="server-load claim: switches/s a user"
     )
     args = cli.parse_args(argv)
     plan = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
@@ -198,9 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     if client_figs:
         lines += ["", "## The reference app's clients (prefetch mode)", ""]
         lines += client_lines(client_figs)
+    costs = {}
+    if args.load_users > 0:
+        costs = server_load(args.load_users, args.load_seconds, args.nav_rate, out)
+        lines += server_load_lines(costs, plan["serverLoadCut"])
     (out / "claims.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     record = {"dbLatencyMs": args.db_latency_ms, "figures": figs, "rows": rows}
     record["clients"] = client_figs
+    record["serverLoad"] = costs
     (out / "claims.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"\nwritten: {out / 'claims.md'}")
