@@ -62,13 +62,16 @@ class ChildRun:
         return out
 
 
-def run_suite(tests: list[str], options: list[str], run_id: str, artifacts: Path) -> ChildRun:
-    """Run `tests` with `options` into artifacts/run_id, every marker selected; its output
-    goes to pytest.log there, and its tail to stderr when the run left no junit.xml."""
+def run_suite(
+    tests: list[str], options: list[str], run_id: str, artifacts: Path, markers: str = ""
+) -> ChildRun:
+    """Run `tests` with `options` into artifacts/run_id, selecting `markers` (every marker by
+    default: the tests are named); its output goes to pytest.log there, and its tail to
+    stderr when the run left no junit.xml."""
     run_dir = artifacts / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pytest", *tests, *options, "-q", "-p", "no:cacheprovider"]
-    cmd += ["--run-id", run_id, "--artifacts", str(artifacts), "-m", ""]
+    cmd += ["--run-id", run_id, "--artifacts", str(artifacts), "-m", markers]
     run = ChildRun(run_dir, 0)
     with run.log.open("w", encoding="utf-8") as log:
         done = subprocess.run(cmd, cwd=ROOT, check=False, stdout=log, stderr=subprocess.STDOUT)

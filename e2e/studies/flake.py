@@ -15,6 +15,7 @@ from pathlib import Path
 from e2e.studies.common import parser, run_suite, stamp
 
 HEADLINES = ("navigation_p95", "initial_load", "js_heap", "propagation", "reconnect")
+NIGHTLY = "not soak and not load"  # the default set, as bin/verify runs it
 
 
 def repeat(times: int, hog: bool, artifacts: Path, client: str) -> int:
@@ -27,9 +28,8 @@ def repeat(times: int, hog: bool, artifacts: Path, client: str) -> int:
     verdicts: list[str] = []
     try:
         for n in range(times):
-            run = run_suite(
-                [], ["--gate", "warn", "--client", client], f"flake-{name}-{n:02d}", artifacts
-            )
+            options = ["--gate", "warn", "--client", client]
+            run = run_suite([], options, f"flake-{name}-{n:02d}", artifacts, NIGHTLY)
             failed = run.failures()
             for test in failed:
                 per_test[test] = per_test.get(test, 0) + 1
