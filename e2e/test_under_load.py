@@ -96,9 +96,10 @@ def test_browser_figures_should_hold_under_load(
     plan = Plan(users=users, duration_s=LOAD_LIFETIME_S, edit_rate=suite_config.load_edit_rate)
     server_pid = target.app.pid if target.app is not None else None
     load = Load(plan, target.base_url, suite_config.run_dir / "load", server_pid)
+    full_load_since: float | None = None
     try:
         load.wait_connected(before + users, CONNECT_TIMEOUT_S)
-        window = len(load.gauges.users)
+        window, full_load_since = len(load.gauges.users), time.time()
         loaded = measure.tagged(load="yes", load_users=users)
         scenarios(writer, reader, target, loaded, "busy")
         assert writer.control is not None
@@ -111,8 +112,8 @@ def test_browser_figures_should_hold_under_load(
         held = load.gauges.users[window:] or load.gauges.users[-1:]
     finally:
         side = load.stop()
-        record(plan, side, load.gauges, metrics_recorder, measure.test)
-    held_ratio = (min(held) - before) / users if held else 0.0
+        record(plan, side, load.gauges, metrics_recorder, measure.test, full_load_since)
+    held_ratio = (min(held) - before) / users if held else 0.0  # the gate judges losses
     measure("load.users_held_ratio", held_ratio, "ratio", load_users=users)
     if rss_before is not None and load.gauges.server_rss:
         grown = max(load.gauges.server_rss) - rss_before
@@ -124,12 +125,5 @@ def test_browser_figures_should_hold_under_load(
         f"all {users} load users connected while the browsers measured",
         f"at least {min(held) - before:.0f} connected" if held else "no reading",
         ("F15",),
-        writer.evidence,
-    )
-    lost = side["expected"] - side["received"]
-    assert lost == 0, explain(
-        "every broadcast delivered to every connected load user",
-        f"{lost} of {side['expected']} missing",
-        ("F5",),
         writer.evidence,
     )

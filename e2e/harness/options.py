@@ -202,7 +202,10 @@ OPTIONS: dict[str, Option] = {
         "STAFFSYNC_LOAD_USERS", _count, "50", "load tests: Locust users beside the browsers"
     ),
     "load-edit-rate": Option(
-        "STAFFSYNC_LOAD_EDIT_RATE", _seconds, "0.5", "load tests: edits per second per user"
+        "STAFFSYNC_LOAD_EDIT_RATE",
+        _seconds,
+        "0.05",
+        "load tests: edits per second per user (the plan's 10 edits in a session of minutes)",
     ),
     "reconnect-limit-ms": Option(
         "STAFFSYNC_RECONNECT_LIMIT_MS",

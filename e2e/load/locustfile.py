@@ -29,7 +29,7 @@ EDIT_RATE = float(os.environ.get("LOAD_EDIT_RATE", "0.5"))  # edits per second p
 NAV_RATE = float(os.environ.get("LOAD_NAV_RATE", "0.5"))  # legacy navigations per second
 PERIODS = int(os.environ.get("LOAD_PERIODS", "17"))
 SIDEFILE = os.environ.get("LOAD_SIDEFILE", "")
-SETTLE_S = 2.0  # edits answered this close to the end are not counted for delivery
+SETTLE_S = 5.0  # edits answered this close to a user's stop are not counted for delivery
 
 
 @dataclass
@@ -40,7 +40,7 @@ class Process:
         default_factory=dict
     )  # rid -> (sent, acked)
     users: list[Any] = field(default_factory=list)
-    samples: list[tuple[str, float, bool]] = field(default_factory=list)
+    samples: list[tuple[str, float, bool, float]] = field(default_factory=list)
 
 
 SHARED = Process()
@@ -48,7 +48,7 @@ SHARED = Process()
 
 def _keep(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
     if len(SHARED.samples) < 200_000:
-        SHARED.samples.append((name, float(response_time), exception is None))
+        SHARED.samples.append((name, float(response_time), exception is None, time.time()))
 
 
 def _write_sidefile(**_: Any) -> None:
@@ -57,10 +57,13 @@ def _write_sidefile(**_: Any) -> None:
     end = time.time()
     expected = received = 0
     for rid, (_sent, acked) in SHARED.edits.items():
-        if acked is None or acked > end - SETTLE_S:
+        if acked is None:
             continue
         for user in SHARED.users:
-            if user.ready_at is not None and user.ready_at < acked and user.closed_at is None:
+            # a user owes the edits answered while it listened, and long enough before it
+            # stopped listening that the broadcast had time to arrive
+            listening_until = user.closed_at or end
+            if user.ready_at is not None and user.ready_at < acked < listening_until - SETTLE_S:
                 expected += 1
                 received += rid in user.seen
     side = {
@@ -97,6 +100,7 @@ class StaffUser(User):
 
     def on_stop(self) -> None:
         self.stopping = True  # the socket's close from here on is ours, not a failure
+        self.closed_at = self.closed_at or time.time()
         self.client.close()
 
     def report(self, name: str, ms: float, error: Exception | None = None) -> None:

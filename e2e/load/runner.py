@@ -189,12 +189,20 @@ def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, A
 
 
 def record(
-    plan: Plan, side: dict[str, Any], gauges: Gauges, recorder: MetricsRecorder, test: str
+    plan: Plan,
+    side: dict[str, Any],
+    gauges: Gauges,
+    recorder: MetricsRecorder,
+    test: str,
+    since: float | None = None,
 ) -> None:
-    """The load's results as samples of `recorder`, each tagged with the user count."""
+    """The load's results as samples of `recorder`, each tagged with the user count; with
+    `since` (epoch s), only timings from then on (the window measured at full load)."""
     tags = {"load_users": plan.users, "mode": plan.mode}
     errors = 0
-    for name, ms, ok in side["samples"]:
+    for name, ms, ok, *at in side["samples"]:
+        if since is not None and at and at[0] < since:
+            continue
         if not ok:
             errors += 1
         elif name in SAMPLE_NAMES:
