@@ -56,14 +56,14 @@ def _write_sidefile(**_: Any) -> None:
         return
     end = time.time()
     expected = received = 0
-    for rid, (_sent, acked) in SHARED.edits.items():
+    for rid, (sent, acked) in SHARED.edits.items():
         if acked is None:
             continue
         for user in SHARED.users:
-            # a user owes the edits answered while it listened, and long enough before it
-            # stopped listening that the broadcast had time to arrive
+            # a user owes the edits sent after its own sync was answered (their broadcasts
+            # reach its receive loop), and long enough before it stopped listening
             listening_until = user.closed_at or end
-            if user.ready_at is not None and user.ready_at < acked < listening_until - SETTLE_S:
+            if user.ready_at is not None and user.ready_at < sent < listening_until - SETTLE_S:
                 expected += 1
                 received += rid in user.seen
     side = {
