@@ -76,9 +76,16 @@ def base_url() -> None:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
+def chromium_executable() -> str | None:
+    """The Chromium the suite would launch (None: Playwright's own). Found once, before any
+    Playwright of these tests runs: finding it may start one of its own."""
+    return find_chromium(environment_value("chromium"))
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_executable: str | None) -> Iterator[Browser]:
     """The suite's own Chromium, for tests that look at a page as a person would."""
-    executable = find_chromium(environment_value("chromium"))  # before: it may start a Playwright
+    executable = chromium_executable
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))
         yield browser

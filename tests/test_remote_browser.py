@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from e2e.harness.browser import QUIET_FLAGS, find_chromium
-from e2e.harness.options import ROOT, environment_value
+from e2e.harness.browser import QUIET_FLAGS
+from e2e.harness.options import ROOT
 
 TEST = "e2e/test_initial_load.py::test_initial_load_should_render_staff_and_record_timings"
 
@@ -26,11 +26,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def browser_server(tmp_path: Path) -> Iterator[str]:
+def browser_server(tmp_path: Path, chromium_executable: str | None) -> Iterator[str]:
     config = {"headless": True, "port": free_port(), "wsPath": "/pw", "args": list(QUIET_FLAGS)}
-    executable = find_chromium(environment_value("chromium"))
-    if executable:
-        config["executablePath"] = executable
+    if chromium_executable:
+        config["executablePath"] = chromium_executable
     (tmp_path / "cfg.json").write_text(json.dumps(config))
     server = subprocess.Popen(
         [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium",
