@@ -203,7 +203,8 @@ def server_load_lines(costs: dict[str, dict[str, float]], plan_cut: float) -> li
         f" {prefetch['bytes_per_user_minute'] / KB:.1f} KB |",
         "",
         f'"server load reduced by {plan_cut * 100:.0f} % (fewer connections)": {verdict}'
-        f" (server CPU per user-minute {cut * 100:+.0f} % less with prefetch).",
+        f" (server CPU per user-minute {abs(cut) * 100:.0f} % {'less' if cut >= 0 else 'more'}"
+        " with prefetch).",
     ]
 
 
