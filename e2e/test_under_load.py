@@ -1,6 +1,6 @@
 """Scenario 6, under load: rapid switching, cross-tab propagation and a cut socket, first on
 a quiet server and then while Locust users (--load-users, editing at --load-edit-rate) keep
-it busy, in the same run; every browser sample carries `load` (no / yes) and `load_users`.
+it busy, in the same run; every browser sample carries `load` (quiet / yes) and `load_users`.
 Run with `bin/verify -m load --load-users 200`."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_browser_figures_should_hold_under_load(
     users = suite_config.load_users
     writer = open_user("W", control_sockets=True)
     reader = open_user("R")
-    scenarios(writer, reader, target, measure.tagged(load="no", load_users=0), "quiet")
+    scenarios(writer, reader, target, measure.tagged(load="quiet", load_users=0), "quiet")
 
     before = int(reachable(target.base_url).get("clients", 0))
     rss_before = target.app.rss_bytes() if target.app is not None else None

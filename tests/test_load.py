@@ -88,11 +88,11 @@ def test_bad_input_should_fail_at_once_with_a_clear_error(args: list[str], says:
 @pytest.mark.timeout(180)
 def test_breakpoint_should_step_users_and_report_what_was_held(tmp_path: Path) -> None:
     found = breakpoint_search(
-        tmp_path, start=2, step=2, most=4, seconds=3, target_ms=60_000, edit_rate=1
+        tmp_path, start=2, step=2, most=4, seconds=6, target_ms=60_000, edit_rate=2
     )
     assert [s["users"] for s in found["steps"]] == [2, 4]
     assert found["usersHeldAtTarget"] == 4  # a target nobody misses: every step is held
     assert found["cores"] == psutil.cpu_count()
     assert "<svg" in (tmp_path / "breakpoint.html").read_text()
-    strict = breakpoint_search(tmp_path / "strict", 2, 2, 4, 3, target_ms=0.001, edit_rate=1)
+    strict = breakpoint_search(tmp_path / "strict", 2, 2, 4, 6, target_ms=0.001, edit_rate=2)
     assert strict["usersHeldAtTarget"] == 0 and len(strict["steps"]) == 1  # stops at the first

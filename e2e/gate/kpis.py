@@ -94,10 +94,13 @@ def load_kpis(path: Path) -> list[Kpi]:
 def values(
     samples: list[dict[str, Any]], metrics: tuple[str, ...], where: dict[str, str]
 ) -> list[float]:
+    """The samples of `metrics` whose tags match `where`; tags are flags, so a sample
+    without the tag matches the value "no" (a sample not under load has no `load` tag)."""
     return [
         float(s["value"])
         for s in samples
-        if s["metric"] in metrics and all(s.get("tags", {}).get(k) == v for k, v in where.items())
+        if s["metric"] in metrics
+        and all(s.get("tags", {}).get(k, "no") == v for k, v in where.items())
     ]
 
 

@@ -244,7 +244,13 @@ def _browser_version(request: pytest.FixtureRequest, run_facts: RunFacts) -> Non
 
 @pytest.fixture
 def measure(request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder) -> TestMetrics:
-    return TestMetrics(metrics_recorder, request.node.nodeid, declared_metrics(request.node))
+    # a load test's samples are under load unless it says otherwise (its quiet phase)
+    under_load: dict[str, object] | None = (
+        {"load": "yes"} if request.node.get_closest_marker("load") else None
+    )
+    return TestMetrics(
+        metrics_recorder, request.node.nodeid, declared_metrics(request.node), under_load
+    )
 
 
 @pytest.fixture

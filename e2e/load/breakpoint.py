@@ -5,6 +5,7 @@ users held at target with the machine's cores and the generator's CPU, and a cha
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,11 @@ def breakpoint_search(
             )
             if s.invalid:
                 reason = f"stopped at {users} users: {s.invalid}"
+                break
+            if math.isnan(s.broadcast_p95_ms):
+                reason = (
+                    f"stopped at {users} users: no edit in the steady window (raise --duration)"
+                )
                 break
             if s.lost or s.errors or not s.broadcast_p95_ms <= target_ms:
                 reason = (
