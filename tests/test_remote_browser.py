@@ -5,6 +5,8 @@ browser host), here on loopback, and measures through it as through a local brow
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +36,7 @@ def browser_server(tmp_path: Path, chromium_executable: str | None) -> Iterator[
     server = subprocess.Popen(
         [sys.executable, "-m", "playwright", "launch-server", "--browser", "chromium",
          "--config", str(tmp_path / "cfg.json")],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     assert server.stdout is not None
     endpoint = server.stdout.readline().strip()
@@ -42,7 +44,7 @@ def browser_server(tmp_path: Path, chromium_executable: str | None) -> Iterator[
         assert endpoint.startswith("ws://"), endpoint
         yield endpoint
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # the launcher and the driver it started
         server.wait(timeout=30)
 
 
