@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from e2e.gate.stats import percentile
 from e2e.load.breakpoint import breakpoint_search
 from e2e.load.runner import LoadError, Plan, run
-from e2e.studies.common import parser, values
+from e2e.studies.common import parser, stamp, values
 
 MAX_USERS = 2000  # every load this project makes stays bounded
 MAX_DURATION_S = 900
@@ -115,24 +114,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli.add_argument("--base-url", help="a deployment instead of the bundled app (loopback only)")
     args = cli.parse_args(argv)
-    if args.breakpoint:
-        out = args.artifacts / f"breakpoint-{time.strftime('%Y%m%d-%H%M%S')}"
-        try:
-            found = breakpoint_search(
-                out, args.start, args.step, args.most, args.duration, args.target_ms, args.edit_rate
-            )
-        except LoadError as exc:
-            print(f"python -m e2e.load: {exc}", file=sys.stderr)
-            return 2
-        print(
-            f"users held at broadcast p95 <= {args.target_ms:.0f} ms: {found['usersHeldAtTarget']}"
-            f" ({found['cores']} cores); {found['reason']}; {out / 'breakpoint.html'}"
-        )
-        return 0
-    if args.users is None:
+    if not args.breakpoint and args.users is None:
         cli.error("--users is required (or --breakpoint)")
     if args.base_url and not any(h in args.base_url for h in ("//127.", "//localhost", "//[::1]")):
         cli.error("--base-url: load goes only to this machine (127.0.0.0/8, localhost, [::1])")
+    try:
+        return find_breakpoint(args) if args.breakpoint else load_once(args)
+    except LoadError as exc:
+        print(f"python -m e2e.load: {exc}", file=sys.stderr)
+        return 2
+
+
+def find_breakpoint(args: argparse.Namespace) -> int:
+    out = args.artifacts / f"breakpoint-{stamp()}"
+    found = breakpoint_search(
+        out, args.start, args.step, args.most, args.duration, args.target_ms, args.edit_rate
+    )
+    print(
+        f"users held at broadcast p95 <= {args.target_ms:.0f} ms: {found['usersHeldAtTarget']}"
+        f" ({found['cores']} cores); {found['reason']}; {out / 'breakpoint.html'}"
+    )
+    return 0
+
+
+def load_once(args: argparse.Namespace) -> int:
     plan = Plan(
         args.users,
         args.duration,
@@ -142,12 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         args.spawn_rate,
         args.base_url,
     )
-    run_dir = args.artifacts / f"load-{time.strftime('%Y%m%d-%H%M%S')}-{args.users}u"
-    try:
-        metrics = run(plan, run_dir)
-    except LoadError as exc:
-        print(f"python -m e2e.load: {exc}", file=sys.stderr)
-        return 2
+    run_dir = args.artifacts / f"load-{stamp()}-{args.users}u"
+    metrics = run(plan, run_dir)
     print("\n".join(summary(metrics)))
     print(f"metrics: {run_dir / 'metrics.json'}")
     return 1 if metrics["environment"]["load"]["invalid"] else 0

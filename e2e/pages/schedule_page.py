@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from e2e.probes.page_probe import describe
+
 
 class PageExpectation(AssertionError):
     """The page did not reach a state within its time; says what was awaited and shown."""
@@ -40,7 +42,6 @@ LOCATE = """selector => {
   }
   return {x, y};
 }"""
-DESCRIBE = """() => window.__ssProbe ? window.__ssProbe.describe() : document.title"""
 
 READ_ROWS = """table => [...table.querySelectorAll('[data-testid="staff-row"]')].map(r => {
   const cell = (c) => (r.querySelector(`[data-testid="staff-${c}"]`) || {}).textContent || "";
@@ -74,10 +75,7 @@ class SchedulePage:
 
     def describe(self) -> str:
         """What the page shows now (table, badge, pending, error), for failure messages."""
-        try:
-            return str(self.page.evaluate(DESCRIBE))
-        except Exception as exc:  # the page may be gone; the message must still be written
-            return f"(the page could not be read: {exc})"
+        return describe(self.page)
 
     def _wait(self, locator: Locator, state: str, timeout_ms: float, what: str) -> None:
         try:
@@ -174,13 +172,6 @@ class SchedulePage:
     def rename_staff(self, staff_id: str, name: str) -> None:
         self._open_editor(staff_id)
         self.page.get_by_test_id("edit-name").fill(name)
-        self._save()
-
-    def set_position(self, staff_id: str, position: str, department: str | None = None) -> None:
-        self._open_editor(staff_id)
-        self.page.get_by_test_id("edit-position").fill(position)
-        if department is not None:
-            self.page.get_by_test_id("edit-department").fill(department)
         self._save()
 
     def move_staff(self, staff_id: str, first_period: int, last_period: int | None) -> None:

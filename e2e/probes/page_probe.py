@@ -52,6 +52,16 @@ class Snapshot:
     ids: tuple[str, ...]
 
 
+def describe(page: Page) -> str:
+    """What a page shows now, through the test contract and the probe (failure messages)."""
+    try:
+        return str(
+            page.evaluate("() => window.__ssProbe ? window.__ssProbe.describe() : document.title")
+        )
+    except Exception as exc:  # the page may be gone; the message must still be written
+        return f"(the page could not be read: {exc})"
+
+
 @dataclass(frozen=True)
 class SentWrite:
     """A write frame as it left the page's socket (epoch ms on the machine's clock)."""
@@ -84,11 +94,7 @@ class PageProbe:
         self.page = page
 
     def describe(self) -> str:
-        """What the page shows now, through the test contract (for failure messages)."""
-        try:
-            return str(self._get("p.describe()"))
-        except Exception as exc:  # the page may be gone; the message must still be written
-            return f"(the page could not be read: {exc})"
+        return describe(self.page)
 
     def wait(
         self,
