@@ -18,6 +18,8 @@ from e2e.gate.plugin import GatePlugin
 from e2e.harness import options
 from e2e.harness.browser import QUIET_FLAGS, find_chromium
 from e2e.harness.environment import RunFacts, snapshot
+from e2e.harness.idle import FIXTURE as IDLE_FIXTURE
+from e2e.harness.idle import IdleWatch, run_last, watch_idle
 from e2e.harness.metrics import MetricsRecorder, TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.target import Target, target_fixture
@@ -86,6 +88,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if latest.is_symlink() or not latest.exists():
         latest.unlink(missing_ok=True)
         latest.symlink_to(suite.run_id)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    run_last(items)  # the idle watch is judged after everything else has run
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -240,6 +246,24 @@ def _browser_version(request: pytest.FixtureRequest, run_facts: RunFacts) -> Non
     ):
         browser: Browser = request.getfixturevalue("browser")
         run_facts.browser = f"chromium {browser.version}"
+
+
+@pytest.fixture(scope="session")
+def idle_watch(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    suite_config: SuiteConfig,
+    target: Target,
+) -> Iterator[IdleWatch]:
+    """A page left alone from the session's start (see e2e/harness/idle.py)."""
+    yield from watch_idle(browser, browser_context_args, suite_config, target)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_idle_watch(request: pytest.FixtureRequest) -> None:
+    """Opens the idle watch before the first test when a selected test judges it."""
+    if any(IDLE_FIXTURE in getattr(i, "fixturenames", ()) for i in request.session.items):
+        request.getfixturevalue(IDLE_FIXTURE)
 
 
 @pytest.fixture

@@ -242,9 +242,14 @@ class PageProbe:
             window_ms,
         )
 
+    def states(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """The badge's state changes ({t, state}) at or after page time `since`."""
+        changes: list[dict[str, Any]] = self._get("p.states")
+        return [c for c in changes if c["t"] >= since]
+
     def connected_after(self, t: float) -> float | None:
         """Page time of the first "connected" badge state at or after page time `t`."""
-        for change in self._get("p.states"):
+        for change in self.states(t):
             if change["t"] >= t and change["state"] == "connected":
                 return float(change["t"])
         return None
