@@ -19,32 +19,11 @@ from e2e.harness.checks import (
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
+from e2e.harness.staffing import other_status, periods_of, pick_member, shown, visit
 from e2e.harness.target import Target
 from e2e.harness.users import User
 
 EDITS_PER_WRITER = 4  # x 3 writers x 2 readers = 24 propagation samples
-
-
-def periods_of(rows: dict[int, list[dict[str, Any]]], staff_id: str) -> list[int]:
-    return sorted(p for p, members in rows.items() if any(r["id"] == staff_id for r in members))
-
-
-def pick_member(rows: dict[int, list[dict[str, Any]]], min_periods: int, skip: int = 0) -> str:
-    """A staff member working in at least `min_periods` periods (the `skip`-th such)."""
-    counts: dict[str, int] = {}
-    for members in rows.values():
-        for r in members:
-            counts[r["id"]] = counts.get(r["id"], 0) + 1
-    candidates = sorted(i for i, n in counts.items() if n >= min_periods)
-    if len(candidates) <= skip:
-        pytest.skip(f"the dataset has no {skip + 1} staff working in {min_periods}+ periods")
-    return candidates[skip]
-
-
-def visit(user: User, period: int) -> None:
-    if user.schedule.current_period() != period:
-        user.schedule.go_to_period(period)
-    user.schedule.wait_ready(period)
 
 
 def expect_name(
@@ -215,51 +194,58 @@ def two_tabs_on_one_member(
 
 
 def test_concurrent_edits_of_one_field_should_converge(open_user: OpenUser, target: Target) -> None:
+    """Both tabs save the same four fields with their own values: per field, both tabs and
+    the database agree on one value."""
     a, b, staff_id, where = two_tabs_on_one_member(open_user, target, skip=2)
-    a.schedule.rename_staff(staff_id, "Name From A")
-    b.schedule.rename_staff(staff_id, "Name From B")
+    status = {"A": "on_leave", "B": "inactive"}
+    for user in (a, b):
+        mark = user.name
+        fields = {f: f"{f.title()} From {mark}" for f in ("name", "position", "department")}
+        user.schedule.edit_staff(staff_id, {**fields, "status": status[mark]})
     server = converge(a, b, target, staff_id, where)
     for user in (a, b):
-        expect(
-            user.schedule.name_cell(staff_id),
-            explain(
-                f"both tabs and the database to agree on {server['name']!r}",
-                "a different value in this tab",
-                ("F10",),
-                user.evidence,
-            ),
-        ).to_have_text(server["name"], timeout=PROPAGATION_TIMEOUT_MS)
+        for field in ("name", "position", "department", "status"):
+            expect(
+                user.schedule.row(staff_id).get_by_test_id(f"staff-{field}"),
+                explain(
+                    f"both tabs and the database to agree on {field} {server[field]!r}",
+                    "a different value in this tab",
+                    ("F10",),
+                    user.evidence,
+                ),
+            ).to_have_text(shown(field, server[field]), timeout=PROPAGATION_TIMEOUT_MS)
 
 
 @pytest.mark.measures("writes.lost")
 def test_concurrent_edits_of_different_fields_should_both_survive(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
-    """Both open the member's form before either saves (each form holds the other field's
-    old value); A saves a new name, then B a new position: both must survive."""
+    """Both open the member's form before either saves (each form holds the other's fields'
+    old values); A saves a new name and department, then B a new position and status: all
+    four must survive."""
     a, b, staff_id, where = two_tabs_on_one_member(open_user, target, skip=3)
-    a.schedule.begin_edit(staff_id, name="Merged Name")
-    b.schedule.begin_edit(staff_id, position="Bartender")
+    current = next(r for r in target.rows()[where[0]] if r["id"] == staff_id)
+    mine = {"name": "Merged Name", "department": "Merged Dept"}
+    theirs = {"position": "Bartender", "status": other_status(current.get("status"))}
+    a.schedule.begin_edit(staff_id, mine)
+    b.schedule.begin_edit(staff_id, theirs)
     a.schedule.save_edit()
     b.schedule.save_edit()
     server = converge(a, b, target, staff_id, where)
-    assert_persisted(
-        a,
-        target,
-        {staff_id: {"name": "Merged Name", "position": "Bartender"}},
-        measure,
-        ("F10", "F18"),
-    )
-    assert (server["name"], server["position"]) == ("Merged Name", "Bartender"), explain(
-        "both edits kept by the server", (server["name"], server["position"]), ("F10",), a.evidence
+    both = {**mine, **theirs}
+    assert_persisted(a, target, {staff_id: both}, measure, ("F10", "F18"))
+    assert {k: server[k] for k in both} == both, explain(
+        "every edit kept by the server", {k: server[k] for k in both}, ("F10",), a.evidence
     )
     for user in (a, b):
         cells = user.schedule.row(staff_id)
         message = explain(
-            "both edits shown in every tab", "one lost", ("F10", "F18"), user.evidence
+            "every edit shown in every tab", "one lost", ("F10", "F18"), user.evidence
         )
-        expect(cells.get_by_test_id("staff-name"), message).to_have_text("Merged Name")
-        expect(cells.get_by_test_id("staff-position"), message).to_have_text("Bartender")
+        for field, value in both.items():
+            expect(cells.get_by_test_id(f"staff-{field}"), message).to_have_text(
+                shown(field, value)
+            )
 
 
 @pytest.mark.measures(*PROPAGATION_METRICS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -13,13 +14,15 @@ from e2e.harness.idle import IdleWatch
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.plugin import OpenUser
+from e2e.harness.staffing import other_status, periods_of
 from e2e.harness.target import Target
 from e2e.harness.users import User
+from e2e.harness.wire import rows_by_id
 from e2e.probes.faults import SocketControl
 
 RECONNECT_TIMEOUT_MS = 30_000
 CUTS = 3
-WRITES = ("STAFF_UPDATE", "STAFF_DELETE")
+WRITES = ("STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE")
 # How long a frozen server is left frozen at most, waiting for the client to replace its
 # socket (a client that watches its socket does so within its heartbeat and time-out).
 FREEZE_WINDOW_MS = 15_000
@@ -109,30 +112,46 @@ def outage_round(
     kind: str,
     limit_ms: float,
 ) -> None:
-    """During an outage another user edits and this one renames and deletes offline;
-    afterwards the client reconnects, resyncs, sends its offline writes exactly once, and
-    the database has all three."""
+    """During an outage another user edits and this one renames, creates and deletes
+    offline; afterwards the client reconnects, resyncs, sends its offline writes exactly
+    once, and the database and the screen have all four, once each."""
     user, control = with_control(open_user)
     period = user.schedule.current_period()
     theirs, mine = member_in(target, period, 0), member_in(target, period, 1)
-    gone = member_in(target, period, 2)
-    their_name, my_name = (
-        f"Theirs {kind} {time.monotonic_ns() % 10**6}",
-        f"Mine {kind} {time.monotonic_ns() % 10**6}",
+    gone, moving = member_in(target, period, 2), member_in(target, period, 3)
+    rows = target.rows()
+    away = period + 1 if period + 1 < len(rows) else period - 1  # the move's only period
+    nonce = time.monotonic_ns() % 10**6
+    their_name, my_name, hired = (
+        f"Theirs {kind} {nonce}",
+        f"Mine {kind} {nonce}",
+        f"Hired Offline {kind} {nonce}",
     )
+    # one offline edit of every editable text field and the status
+    mine_fields = {
+        "name": my_name,
+        "position": f"Pos {nonce}",
+        "department": f"Dept {nonce}",
+        "status": other_status(rows_by_id(target.rows())[mine].get("status")),
+    }
     outage_in_page = user.probe.now()
     with control.outage():
         wait_state(user, "reconnecting")
         with target.wire() as other:
             other.update(theirs, {"name": their_name})
-        user.schedule.rename_staff(mine, my_name)
+        user.schedule.edit_staff(mine, mine_fields)
+        user.schedule.create_staff(hired, "Runner", period, None)
         user.schedule.delete_staff(gone)
+        user.schedule.move_staff(moving, away, away)
         expect(
             user.schedule.pending,
             explain(
-                "both offline writes shown as pending", "another count", ("F8",), user.evidence
+                "the four offline writes shown as pending",
+                "another count",
+                ("F8",),
+                user.evidence,
             ),
-        ).to_have_attribute("data-count", "2")
+        ).to_have_attribute("data-count", "4")
         control.hold(until=time.monotonic() + seconds)
         back_in_page = user.probe.now()  # taken before the outage ends: no reconnect is missed
     back = time.monotonic()
@@ -143,30 +162,56 @@ def outage_round(
         explain(
             "another user's edit from the outage to appear after reconnecting",
             "the old name",
-            ("F7",),
+            ("F7", "F9"),
             user.evidence,
         ),
     ).to_have_text(their_name, timeout=RECONNECT_TIMEOUT_MS)
     wait_confirmed(user)
     sent = {k: [f for f in user.network.sent_of(k) if f.t >= back] for k in WRITES}
-    assert len(sent["STAFF_UPDATE"]) == 1 and len(sent["STAFF_DELETE"]) == 1, explain(
-        "the offline rename and delete each sent exactly once after reconnecting",
-        {k: len(v) for k, v in sent.items()},
+    counts = {k: len(v) for k, v in sent.items()}
+    assert counts == {"STAFF_UPDATE": 2, "STAFF_CREATE": 1, "STAFF_DELETE": 1}, explain(
+        "the offline edit, move, create and delete each sent exactly once after reconnecting",
+        counts,
         ("F8", "F16"),
         user.evidence,
     )
     assert_persisted(
         user,
         target,
-        {mine: {"name": my_name}, theirs: {"name": their_name}},
+        {mine: mine_fields, theirs: {"name": their_name}},
         measure,
         ("F8", "F16"),
         deleted=(gone,),
     )
+    assert_created_once(user, target, hired, measure, ("F8", "F16", "F17"))
+    assert periods_of(target.rows(), moving) == [away], explain(
+        f"{moving}, moved offline, in period {away} only",
+        periods_of(target.rows(), moving),
+        ("F8", "F6"),
+        user.evidence,
+    )
+    expect(
+        user.schedule.row(moving),
+        explain(
+            f"{moving}, moved offline, gone from period {period}",
+            "still shown",
+            ("F6",),
+            user.evidence,
+        ),
+    ).to_have_count(0)
     expect(
         user.schedule.row(gone),
         explain(f"{gone}, deleted offline, gone", "still shown", ("F16",), user.evidence),
     ).to_have_count(0)
+    expect(
+        user.page.get_by_test_id("staff-name").filter(has_text=hired),
+        explain(
+            f"{hired!r}, created offline, shown once",
+            "another count",
+            ("F16", "F17"),
+            user.evidence,
+        ),
+    ).to_have_count(1)
     assert_one_socket(user, whole_life=False)
     expect(
         user.schedule.name_cell(mine),
@@ -212,7 +257,7 @@ def test_cut_socket_should_reconnect_and_resync(
 
 
 @pytest.mark.fault
-@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
 def test_short_outage_should_lose_nothing(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -222,7 +267,7 @@ def test_short_outage_should_lose_nothing(
 
 @pytest.mark.slow
 @pytest.mark.fault
-@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
 def test_long_outage_should_not_make_the_client_give_up(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -230,37 +275,96 @@ def test_long_outage_should_not_make_the_client_give_up(
     outage_round(open_user, target, seconds, measure, "long-outage", limit)
 
 
+def assert_applied_once(
+    user: User,
+    target: Target,
+    before: dict[str, Any],
+    fields: dict[str, str],
+    measure: TestMetrics,
+) -> None:
+    """An edit whose echo was lost, then sent again: the row's version grew by one."""
+    staff_id = str(before["id"])
+    assert_persisted(user, target, {staff_id: fields}, measure, ("F8",))
+    version = rows_by_id(target.rows())[staff_id]["version"]
+    measure("writes.duplicated", max(0, version - before["version"] - 1), "count")
+    assert version == before["version"] + 1, explain(
+        f"the edit applied once (version {before['version']} -> {before['version'] + 1})",
+        f"version {version}",
+        ("F17",),
+        user.evidence,
+    )
+
+
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
+@pytest.mark.parametrize("operation", ["create", "update", "delete"])
 def test_write_whose_echo_is_lost_should_be_applied_once(
-    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+    open_user: OpenUser,
+    target: Target,
+    suite_config: SuiteConfig,
+    measure: TestMetrics,
+    operation: str,
 ) -> None:
-    """The server applies a create, and the socket is cut as its answer would arrive: the
-    client sends it again after reconnecting, and it must exist once, in the database and
-    on the screen, with nothing left pending."""
+    """The server applies a write, and the socket is cut as its answer would arrive: the
+    client sends it again after reconnecting, and it must take effect once, in the database
+    and on the screen, with nothing left pending and no refusal shown."""
     user, control = with_control(open_user)
     period = user.schedule.current_period()
-    name = f"Echo Lost {time.monotonic_ns() % 10**6}"
+    before: dict[str, Any] = target.rows()[period][5]
+    staff_id = str(before["id"])
+    nonce = time.monotonic_ns() % 10**6
+    name = f"Echo Lost {nonce}"
+    fields = {  # an edit of every text field and the status
+        "name": name,
+        "position": f"Pos {nonce}",
+        "department": f"Dept {nonce}",
+        "status": other_status(before.get("status")),
+    }
     with control.losing_echo():
-        user.schedule.create_staff(name, "Runner", period, None)
+        if operation == "create":
+            user.schedule.create_staff(name, "Runner", period, None)
+        elif operation == "update":
+            user.schedule.edit_staff(staff_id, fields)
+        else:
+            user.schedule.delete_staff(staff_id)
         cut_in_page = user.probe.now()
         control.wait_echo_lost()
     record_reconnect(
         user, cut_in_page, measure, "echo-lost", ("F3",), suite_config.reconnect_limit_ms
     )
     wait_confirmed(user)
-    assert_created_once(user, target, name, measure, ("F17", "F8"))
+    if operation == "create":
+        assert_created_once(user, target, name, measure, ("F17", "F8"))
+    elif operation == "update":
+        assert_applied_once(user, target, before, fields, measure)
+    else:
+        assert_persisted(user, target, {}, measure, ("F8", "F16"), deleted=(staff_id,))
+        expect(
+            user.schedule.row(staff_id),
+            explain(f"{staff_id} gone after its delete", "still shown", ("F16",), user.evidence),
+        ).to_have_count(0, timeout=RECONNECT_TIMEOUT_MS)
     expect(
         user.page.get_by_test_id("staff-name").filter(has_text=name),
         explain(
             f"{name!r} shown once in period {period}", "another count", ("F17",), user.evidence
         ),
-    ).to_have_count(1, timeout=RECONNECT_TIMEOUT_MS)
+    ).to_have_count(0 if operation == "delete" else 1, timeout=RECONNECT_TIMEOUT_MS)
+    expect(
+        user.schedule.error,
+        explain(
+            "no refusal shown: the repeat of an applied write is answered as the original",
+            "an error message",
+            ("F17",),
+            user.evidence,
+        ),
+    ).to_be_hidden()
 
 
 @pytest.mark.restarts_server
 @pytest.mark.fault
-@pytest.mark.measures("recovery.reconnect_ms", "server.restart_ready_s", "writes.lost")
+@pytest.mark.measures(
+    "recovery.reconnect_ms", "server.restart_ready_s", "writes.lost", "writes.duplicated"
+)
 def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
 ) -> None:
@@ -268,12 +372,25 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     user, control = with_control(open_user)
     period = user.schedule.current_period()
     confirmed, offline = member_in(target, period, 3), member_in(target, period, 4)
+    removed, removed_offline = member_in(target, period, 6), member_in(target, period, 7)
+    nonce = time.monotonic_ns() % 10**6
+    hired, hired_offline = f"Hired Before Kill {nonce}", f"Hired While Down {nonce}"
+    typed = {
+        "name": "Typed While Down",
+        "position": f"Pos {nonce}",
+        "department": f"Dept {nonce}",
+        "status": other_status(rows_by_id(target.rows())[offline].get("status")),
+    }
     user.schedule.rename_staff(confirmed, "Confirmed Before Kill")
+    user.schedule.create_staff(hired, "Runner", period, None)
+    user.schedule.delete_staff(removed)
     wait_confirmed(user)
     app.kill()
     killed = time.monotonic()
     wait_state(user, "reconnecting")
-    user.schedule.rename_staff(offline, "Typed While Down")
+    user.schedule.edit_staff(offline, typed)
+    user.schedule.create_staff(hired_offline, "Runner", period, None)
+    user.schedule.delete_staff(removed_offline)
     control.hold(until=killed + suite_config.outage_seconds)
     restart_in_page = user.probe.now()  # from the restart command: includes the start-up
     app.restart()
@@ -285,10 +402,32 @@ def test_server_kill_should_keep_confirmed_writes_and_deliver_offline_edits(
     assert_persisted(
         user,
         target,
-        {confirmed: {"name": "Confirmed Before Kill"}, offline: {"name": "Typed While Down"}},
+        {confirmed: {"name": "Confirmed Before Kill"}, offline: typed},
         measure,
         ("F9", "F8"),
+        deleted=(removed, removed_offline),
     )
+    for name in (hired, hired_offline):
+        assert_created_once(user, target, name, measure, ("F9", "F8", "F16", "F17"))
+        expect(
+            user.page.get_by_test_id("staff-name").filter(has_text=name),
+            explain(
+                f"{name!r} shown once after the restart",
+                "another count",
+                ("F9", "F16", "F17"),
+                user.evidence,
+            ),
+        ).to_have_count(1)
+    for staff_id in (removed, removed_offline):
+        expect(
+            user.schedule.row(staff_id),
+            explain(
+                f"{staff_id}, deleted, gone after the restart",
+                "still shown",
+                ("F9", "F16"),
+                user.evidence,
+            ),
+        ).to_have_count(0)
     expect(
         user.schedule.name_cell(confirmed),
         explain(

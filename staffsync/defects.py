@@ -30,4 +30,6 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F20": ("client", "the reconnect backoff has no cap"),
     "F21": ("client", "every navigation adds a keydown listener that is never removed"),
     "F22": ("server", "membership takes a member's end date as exclusive"),
+    "F23": ("client", "a refused create or delete is not rolled back (only updates are)"),
+    "F24": ("client", "department and status in a broadcast row are not taken in"),
 }

@@ -1,5 +1,6 @@
-"""The coverage matrix (fixtures/coverage.json) names only tests that exist, and every
-cell says how it is filled: by tests, or why it is open or cannot apply."""
+"""The coverage matrix (fixtures/coverage.json) has one cell per operation and condition,
+names only tests that exist, and every cell says how it is filled: by tests, or why it is
+open or cannot apply."""
 
 from __future__ import annotations
 
@@ -29,11 +30,17 @@ def test_coverage_matrix_should_name_real_tests_and_known_cells(tmp_path: Path) 
         plugins=[collected],
     )
     assert status == 0
+    pairs = [(c["operation"], c["condition"]) for c in matrix["cells"]]
+    every = [(o, c) for o in matrix["operations"] for c in matrix["conditions"]]
+    assert sorted(pairs) == sorted(every), (
+        f"one cell per operation and condition: missing {sorted(set(every) - set(pairs))},"
+        f" repeated {sorted(p for p in set(pairs) if pairs.count(p) > 1)}"
+    )
     for cell in matrix["cells"]:
         assert cell["operation"] in matrix["operations"], cell
         assert cell["condition"] in matrix["conditions"], cell
         if cell.get("status") in ("open", "n/a"):
-            assert cell["status"] == "open" or cell.get("why"), f"n/a needs a reason: {cell}"
+            assert cell.get("why"), f"an open or n/a cell says why: {cell}"
             continue
         assert cell["tests"], cell
         assert set(cell["observers"]) <= set(matrix["observers"]), cell

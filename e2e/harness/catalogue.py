@@ -27,6 +27,8 @@ CATALOGUE: dict[str, str] = {
     "F20": "reconnect waits grow without bound after an outage",
     "F21": "navigation leaves listeners, DOM nodes or documents behind, a little each time",
     "F22": "the server computes period membership wrongly (a boundary day)",
+    "F23": "a refused write other than an update is not rolled back",
+    "F24": "an edit of a field other than name or position does not reach other screens",
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
+
 from e2e.harness.catalogue import explain
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.oracle import expected_members
@@ -138,3 +140,17 @@ def assert_one_socket(user: User, whole_life: bool = True) -> None:
 def assert_no_console_errors(user: User) -> None:
     errors = user.console_errors + user.probe.errors()
     assert not errors, explain("no console errors", errors[:5], ("F13", "F15"), user.evidence)
+
+
+def assert_refusal_handled(user: User) -> None:
+    """The refusal is shown, and no edit is left waiting for a confirmation."""
+    expect(
+        user.schedule.error,
+        explain(
+            "the server's refusal shown to the user", "no error message", ("F14",), user.evidence
+        ),
+    ).to_be_visible(timeout=10_000)
+    expect(
+        user.schedule.pending,
+        explain("the refused edit no longer pending", "still pending", ("F14",), user.evidence),
+    ).to_have_attribute("data-count", "0", timeout=10_000)

@@ -156,17 +156,23 @@ class SchedulePage:
         self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
         return int(raw) if raw and raw.isdigit() else None
 
-    def begin_edit(
-        self, staff_id: str, name: str | None = None, position: str | None = None
-    ) -> None:
-        """Open a member's form and change fields, without saving (see `save_edit`)."""
+    def begin_edit(self, staff_id: str, fields: dict[str, str]) -> None:
+        """Open a member's form and change text fields (name, position, department) and the
+        status, without saving (see `save_edit`)."""
         self._open_editor(staff_id)
-        if name is not None:
-            self.page.get_by_test_id("edit-name").fill(name)
-        if position is not None:
-            self.page.get_by_test_id("edit-position").fill(position)
+        for field, value in fields.items():
+            control = self.page.get_by_test_id(f"edit-{field}")
+            if field == "status":
+                control.select_option(value)
+            else:
+                control.fill(value)
 
     def save_edit(self) -> None:
+        self._save()
+
+    def edit_staff(self, staff_id: str, fields: dict[str, str]) -> None:
+        """Change text fields and the status, then save."""
+        self.begin_edit(staff_id, fields)
         self._save()
 
     def rename_staff(self, staff_id: str, name: str) -> None:

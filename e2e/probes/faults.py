@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from playwright.sync_api import BrowserContext, Page, WebSocketRoute
@@ -28,6 +28,23 @@ def _request_of(message: str | bytes) -> str:
     return str(rid or "")
 
 
+def spoiled(message: str | bytes) -> str | bytes:
+    """A write frame the protocol says the server must refuse: its fields given a wrong type
+    (a number where text belongs). Envelope, type and request id stay as the page sent them."""
+    try:
+        frame = json.loads(message)
+        payload = frame["payload"]
+        if frame["type"] == "STAFF_CREATE":
+            payload["name"] = 0
+        elif frame["type"] == "STAFF_UPDATE":
+            payload["changes"] = dict.fromkeys(payload["changes"], 0)
+        else:
+            payload["staffId"] = 0
+    except (ValueError, KeyError, TypeError):
+        return message
+    return json.dumps(frame)
+
+
 def _type_of(message: str | bytes) -> str:
     try:
         kind = json.loads(message).get("type")
@@ -44,6 +61,8 @@ class SocketControl:
         self.held: list[tuple[str | bytes, WebSocketRoute]] | None = None  # while holding
         self._relayed: set[int] = set()  # routes whose page frames pass through the suite
         self.lose_echo = False  # the answer to the page's next write is to be lost
+        self.spoil = False  # the page's next write is to be made one the server refuses
+        self.spoiled = 0
         self.awaited: set[str] = set()  # request ids of writes whose answer is to be lost
         self.echoes_lost = 0
         context.route_web_socket(SOCKETS, self._route)
@@ -54,7 +73,7 @@ class SocketControl:
             return
         server = ws.connect_to_server()
         self.live.append((ws, server))
-        if self.held is not None or self.lose_echo:
+        if self.held is not None or self.lose_echo or self.spoil:
             self._relay(ws, server)
 
     def _relay(self, page_side: WebSocketRoute, server_side: WebSocketRoute) -> None:
@@ -73,6 +92,10 @@ class SocketControl:
             if self.lose_echo and kind in WRITES:
                 self.lose_echo = False
                 self.awaited.add(_request_of(message))
+            if self.spoil and kind in WRITES:
+                self.spoil = False
+                self.spoiled += 1
+                message = spoiled(message)
             server_side.send(message)
 
         def to_page(message: str | bytes) -> None:
@@ -117,18 +140,42 @@ class SocketControl:
         finally:
             self.lose_echo = False
 
-    def wait_echo_lost(self, timeout_s: float = 10.0) -> None:
-        """Until an answer was lost (events reach the suite while it asks the page)."""
+    @contextmanager
+    def refused(self) -> Iterator[None]:
+        """The page's next write reaches the server made invalid (see `spoiled`): the real
+        server refuses it with ERROR, for a reason the client could not have checked."""
+        self.spoil = True
+        for page_side, server_side in self.live:
+            self._relay(page_side, server_side)
+        try:
+            yield
+        finally:
+            self.spoil = False
+
+    def _until(self, done: Callable[[], bool], timeout_s: float, failure: str) -> None:
+        """Until `done()`; the route's events reach the suite while it asks the page."""
         if self.page is None:
-            raise RuntimeError("wait_echo_lost needs a page")
+            raise RuntimeError("no page uses this socket control yet")
         deadline = time.monotonic() + timeout_s
-        while self.echoes_lost == 0:
+        while not done():
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"Expected the page to send a write within {timeout_s:.0f} s (its answer was"
-                    " to be lost); none was answered"
-                )
+                raise AssertionError(failure)
             self.page.evaluate("() => 0")
+
+    def wait_echo_lost(self, timeout_s: float = 10.0) -> None:
+        self._until(
+            lambda: self.echoes_lost > 0,
+            timeout_s,
+            f"Expected the page to send a write within {timeout_s:.0f} s (its answer was to be"
+            " lost); none was answered",
+        )
+
+    def wait_refused_sent(self, timeout_s: float = 10.0) -> None:
+        self._until(
+            lambda: self.spoiled > 0,
+            timeout_s,
+            f"Expected the page to send a write within {timeout_s:.0f} s; none was sent",
+        )
 
     def hold(self, until: float) -> None:
         """Keep the outage going until time.monotonic() reaches `until`. The length of an
@@ -154,17 +201,16 @@ class SocketControl:
                 server_side.send(message)
 
     def wait_held(self, count: int, timeout_s: float = 10.0) -> None:
-        """Until `count` write frames are held (events reach the suite while it asks the page)."""
-        if self.page is None or self.held is None:
-            raise RuntimeError("wait_held needs a page and an active holding() block")
-        deadline = time.monotonic() + timeout_s
-        while len(self.held) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"Expected the page to send {count} write frame(s) within {timeout_s:.0f} s;"
-                    f" {len(self.held)} arrived"
-                )
-            self.page.evaluate("() => 0")  # a round trip: lets the route's events through
+        """Until `count` write frames are held (in an active holding() block)."""
+        held = self.held
+        if held is None:
+            raise RuntimeError("wait_held needs an active holding() block")
+        self._until(
+            lambda: len(held) >= count,
+            timeout_s,
+            f"Expected the page to send {count} write frame(s) within {timeout_s:.0f} s;"
+            f" {len(held)} arrived",
+        )
 
     @contextmanager
     def outage(self) -> Iterator[None]:

@@ -205,6 +205,32 @@ const PATCHES = {
       navigate(index);
     };
   },
+
+  // F23: an ERROR rolls back updates only: a refused create stays on screen as if saved,
+  // a refused delete keeps the row hidden.
+  F23(app) {
+    const onMessage = app.onMessage.bind(app);
+    app.onMessage = (frame) => {
+      const rid = (frame.payload || {}).requestId;
+      const edit = frame.type === "ERROR" ? app.store.pending.get(rid) : null;
+      if (!edit || edit.kind === "update") return onMessage(frame);
+      app.store.pending.delete(rid);
+      app.view.showError(`Not saved: ${frame.payload.message || frame.payload.error}`);
+      return app.render();
+    };
+  },
+
+  // F24: a broadcast row's department and status are not taken in: only the fields the
+  // first version of the screen showed (name, position, dates) are updated.
+  F24(app) {
+    const store = app.store;
+    const apply = store.applyServerRow.bind(store);
+    store.applyServerRow = (row, periods) => {
+      const known = store.server.get(row.id);
+      const kept = known ? { department: known.row.department, status: known.row.status } : {};
+      apply({ ...row, ...kept }, periods);
+    };
+  },
 };
 
 // Switches on the client side of `defect`, if it has one; returns whether it did.
