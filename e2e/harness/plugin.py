@@ -248,6 +248,22 @@ def _browser_version(request: pytest.FixtureRequest, run_facts: RunFacts) -> Non
         run_facts.browser = f"chromium {browser.version}"
 
 
+@pytest.fixture(autouse=True)
+def _app_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that kills or freezes the embedded app, the app runs again for the
+    next test even when that test failed half-way (one failure, not a cascade)."""
+    yield
+    if not request.node.get_closest_marker("restarts_server"):
+        return
+    app = request.getfixturevalue("target").app
+    if app is None or app.proc is None:
+        return
+    if app.proc.poll() is None:
+        app.thaw()
+    else:
+        app.restart()
+
+
 @pytest.fixture(scope="session")
 def idle_watch(
     browser: Browser,

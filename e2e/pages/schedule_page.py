@@ -38,7 +38,8 @@ LOCATE = """selector => {
   const x = box.left + box.width / 2, y = box.top + box.height / 2;
   const hit = document.elementFromPoint(x, y);
   if (!hit || (hit !== el && !el.contains(hit))) {
-    return {error: `${selector} is covered by ${hit ? hit.outerHTML.slice(0, 80) : "nothing"}`};
+    const r = (e) => { const b = e.getBoundingClientRect(); return `${Math.round(b.left)},${Math.round(b.top)} ${Math.round(b.width)}x${Math.round(b.height)}`; };
+    return {error: `${selector} (at ${r(el)}) is covered by ${hit ? hit.outerHTML.slice(0, 80) + " at " + r(hit) : "nothing"}; scrollY ${window.scrollY}, viewport ${innerWidth}x${innerHeight}`};
   }
   return {x, y};
 }"""
@@ -101,6 +102,26 @@ class SchedulePage:
             )
         self.page.mouse.click(spot["x"], spot["y"])
 
+    def _click(self, selector: str, what: str, timeout_ms: float = 10_000) -> None:
+        """A real mouse click at the control's centre once nothing covers it (waits for
+        that condition: a table re-rendered while the client reconnects replaces its
+        buttons, and a click must land on the one shown then)."""
+        clickable = f"s => {{ const r = ({LOCATE})(s); return r.error ? null : r; }}"
+        try:
+            spot = self.page.wait_for_function(clickable, arg=selector, timeout=timeout_ms)
+        except PlaywrightTimeout:
+            why = self.page.evaluate(LOCATE, selector).get("error", "")
+            raise PageExpectation(
+                f"cannot click {what} within {timeout_ms / 1000:.0f} s: {why}; the page"
+                f" showed {self.describe()}"
+            ) from None
+        at = spot.json_value()
+        self.page.mouse.click(at["x"], at["y"])
+
+    def _row_action(self, staff_id: str, action: str) -> None:
+        row = f'[data-testid="staff-row"][data-staff-id="{staff_id}"]'
+        self._click(f'{row} [data-testid="{action}-staff"]', f"{action} of {staff_id}")
+
     def go_to_period(self, period: int) -> None:
         """Click the period in the strip."""
         self._press(f'[data-testid="period-chip"][data-period="{period}"]')
@@ -140,7 +161,7 @@ class SchedulePage:
 
     # -- editing ----------------------------------------------------------------------
     def _open_editor(self, staff_id: str) -> None:
-        self.row(staff_id).get_by_test_id("edit-staff").click()
+        self._row_action(staff_id, "edit")
         self._wait(self.form, "visible", 10_000, f"the edit form of {staff_id} open")
 
     def _save(self) -> None:
@@ -201,4 +222,4 @@ class SchedulePage:
         self._save()
 
     def delete_staff(self, staff_id: str) -> None:
-        self.row(staff_id).get_by_test_id("delete-staff").click()
+        self._row_action(staff_id, "delete")
