@@ -20,7 +20,7 @@ from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_METRICS, Change, propagate
 from e2e.harness.target import Target
 from e2e.harness.users import User
-from e2e.load.runner import Load, Plan, reachable, record
+from e2e.load.runner import Load, Plan, is_loopback, reachable, record
 
 LOAD_METRICS = (
     "load.sync_all_ms",
@@ -93,7 +93,21 @@ def test_browser_figures_should_hold_under_load(
 
     before = int(reachable(target.base_url).get("clients", 0))
     rss_before = target.app.rss_bytes() if target.app is not None else None
-    plan = Plan(users=users, duration_s=LOAD_LIFETIME_S, edit_rate=suite_config.load_edit_rate)
+    (workers, here), (bind, port) = suite_config.load_workers, suite_config.load_master
+    if not is_loopback(target.base_url) and (not workers or here):
+        pytest.fail(
+            f"load sent from this machine goes only to this machine, not {target.base_url};"
+            " a target elsewhere takes Locust workers on other hosts (--load-workers N)"
+        )
+    plan = Plan(
+        users=users,
+        duration_s=LOAD_LIFETIME_S,
+        edit_rate=suite_config.load_edit_rate,
+        workers=workers,
+        local_workers=here,
+        master_bind=bind,
+        master_port=port,
+    )
     server_pid = target.app.pid if target.app is not None else None
     load = Load(plan, target.base_url, suite_config.run_dir / "load", server_pid)
     full_load_since: float | None = None

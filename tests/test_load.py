@@ -1,8 +1,10 @@
-"""The load room: Locust protocol users against the real app (a few users, seconds), the
-conversion of their results into samples, the generator-CPU invalidation, bad input."""
+"""The load room: Locust protocol users against the real app (a few users, seconds), a
+master with two workers over TCP on loopback, the conversion of their results into
+samples, the generator-CPU invalidation, bad input."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
 from e2e.load.breakpoint import breakpoint_search
-from e2e.load.runner import Gauges, Plan, environment, record, run
+from e2e.load.runner import Gauges, LoadError, Plan, environment, record, run
 from e2e.studies.common import values
 
 
@@ -30,6 +32,41 @@ def test_locust_users_should_sync_edit_and_hear_every_broadcast(tmp_path: Path) 
     assert values(metrics, "load.delivery_lost") == [0.0]
     assert max(values(metrics, "load.users_connected")) == 5
     assert metrics["environment"]["load"]["invalid"] is None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.timeout(240)
+def test_a_master_and_two_workers_should_merge_their_figures(tmp_path: Path) -> None:
+    """Workers as another host runs them (own directory, the project not on their path,
+    the locustfile fetched from the master over TCP); the master gathers what each saw."""
+    plan = Plan(
+        users=6, duration_s=10, edit_rate=2.0, workers=2, local_workers=True,
+        master_port=free_port(),
+    )  # fmt: skip
+    metrics = run(plan, tmp_path / "load")
+    load = metrics["environment"]["load"]
+    assert (load["workers"], load["processes"]) == (2, 2)
+    assert len(values(metrics, "load.sync_all_ms")) == 6
+    assert len(values(metrics, "load.edit_ack_ms")) >= 10
+    assert values(metrics, "load.errors") == [0.0]
+    assert values(metrics, "load.delivery_lost") == [0.0]
+    for worker in ("0", "1"):  # each worker's own CPU, as it measured it
+        assert values(metrics, "load.generator_cpu_percent", worker=worker)
+        assert not list((tmp_path / "load" / f"worker-{worker}").glob("*.py"))
+    assert load["invalid"] is None
+
+
+@pytest.mark.timeout(120)
+def test_a_master_without_its_workers_should_say_so(tmp_path: Path) -> None:
+    plan = Plan(users=2, duration_s=5, workers=1, workers_wait_s=3, master_port=free_port())
+    with pytest.raises(LoadError, match="no 1 Locust workers reached the master"):
+        run(plan, tmp_path / "load")
 
 
 def side(samples: list[tuple[str, float, bool]], expected: int, received: int) -> dict[str, object]:
@@ -70,6 +107,8 @@ def test_a_busy_generator_should_mark_the_run_invalid() -> None:
         (["--users", "3", "--edit-rate", "-1"], "--edit-rate"),
         (["--users", "3", "--base-url", "http://127.0.0.1:9"], "not reachable"),
         (["--users", "3", "--base-url", "http://example.org"], "only to this machine"),
+        (["--users", "3", "--local-workers"], "--local-workers needs --workers"),
+        (["--users", "3", "--workers", "-1"], "--workers"),
     ],
 )
 def test_bad_input_should_fail_at_once_with_a_clear_error(args: list[str], says: str) -> None:

@@ -64,6 +64,22 @@ def _int_list(raw: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"integers separated by commas, not {raw!r}") from None
 
 
+def _workers(raw: str) -> tuple[int, bool]:
+    """N (workers started by the team on other hosts) or local:N (started here)."""
+    local = raw.strip().lower().startswith("local:")
+    count = _not_negative(raw.split(":", 1)[1] if local else raw)
+    if local and count < 1:
+        raise argparse.ArgumentTypeError("local:N needs N of 1 or more")
+    return count, local
+
+
+def _host_port(raw: str) -> tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    if not host or not port.isdigit() or not 1024 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"host:port with a port from 1024 to 65535, not {raw!r}")
+    return host, int(port)
+
+
 def _defect(raw: str) -> str | None:
     if raw.strip().lower() in ("", "none"):
         return None
@@ -207,6 +223,19 @@ OPTIONS: dict[str, Option] = {
         "0.05",
         "load tests: edits per second per user (the plan's 10 edits in a session of minutes)",
     ),
+    "load-workers": Option(
+        "STAFFSYNC_LOAD_WORKERS",
+        _workers,
+        "0",
+        "load tests: Locust workers the master waits for: N (started on other hosts with"
+        " `locust -f - --worker --master-host H`) or local:N (started here); 0: one process",
+    ),
+    "load-master": Option(
+        "STAFFSYNC_LOAD_MASTER",
+        _host_port,
+        "127.0.0.1:5557",
+        "load tests: where the Locust master listens for its workers (host:port)",
+    ),
     "reconnect-limit-ms": Option(
         "STAFFSYNC_RECONNECT_LIMIT_MS",
         _count,
@@ -280,6 +309,8 @@ class SuiteConfig:
     reconnect_limit_ms: float
     load_users: int
     load_edit_rate: float
+    load_workers: tuple[int, bool]  # (count, started here)
+    load_master: tuple[str, int]
     browser_endpoint: str | None
 
     @property
@@ -319,6 +350,8 @@ def settle(config: pytest.Config) -> SuiteConfig:
         reconnect_limit_ms=float(opt.reconnect_limit_ms or _kpi_target(opt.kpis, RECONNECT)),
         load_users=opt.load_users,
         load_edit_rate=opt.load_edit_rate,
+        load_workers=opt.load_workers,
+        load_master=opt.load_master,
         browser_endpoint=opt.browser_endpoint or None,
     )
 

@@ -4,6 +4,11 @@ deployment), its figures written as a run's metrics.json and summarised.
     python -m e2e.load --users 50 --duration 30 [--mode prefetch|legacy] [--edit-rate 0.5]
                        [--base-url URL]
     python -m e2e.load --breakpoint [--start 20 --step 20 --most 400 --duration 20]
+
+Distributed (Locust's master and workers):
+    python -m e2e.load --users 200 --workers 2 --local-workers      # both workers here
+    python -m e2e.load --users 200 --workers 2 --master-bind 0.0.0.0 # workers elsewhere:
+        locust -f - --worker --master-host THIS_HOST --master-port 5557   (on each host)
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 from e2e.gate.stats import percentile
 from e2e.load.breakpoint import breakpoint_search
-from e2e.load.runner import LoadError, Plan, run
+from e2e.load.runner import LoadError, Plan, is_loopback, run
 from e2e.studies.common import parser, stamp, values
 
 MAX_USERS = 2000  # every load this project makes stays bounded
@@ -113,11 +118,36 @@ def main(argv: list[str] | None = None) -> int:
         "--spawn-rate", type=bounded(float, 0.1, 500), default=10.0, help="users started per second"
     )
     cli.add_argument("--base-url", help="a deployment instead of the bundled app (loopback only)")
+    cli.add_argument(
+        "--workers",
+        type=bounded(int, 0, 64),
+        default=0,
+        help="Locust workers the master waits for (0: one process, no master)",
+    )
+    cli.add_argument(
+        "--local-workers", action="store_true", help="start the --workers here as processes"
+    )
+    cli.add_argument(
+        "--master-bind", default="127.0.0.1", help="address the master listens on for workers"
+    )
+    cli.add_argument("--master-port", type=bounded(int, 1024, 65535), default=5557)
+    cli.add_argument(
+        "--workers-wait",
+        type=bounded(float, 1, 600),
+        default=60.0,
+        help="seconds the master waits for its workers before giving up",
+    )
     args = cli.parse_args(argv)
+    if args.local_workers and not args.workers:
+        cli.error("--local-workers needs --workers N (how many to start)")
     if not args.breakpoint and args.users is None:
         cli.error("--users is required (or --breakpoint)")
-    if args.base_url and not any(h in args.base_url for h in ("//127.", "//localhost", "//[::1]")):
-        cli.error("--base-url: load goes only to this machine (127.0.0.0/8, localhost, [::1])")
+    remote = args.base_url and not is_loopback(args.base_url)
+    if remote and (not args.workers or args.local_workers):
+        cli.error(
+            "--base-url: load sent from this machine goes only to this machine (127.0.0.0/8,"
+            " localhost, [::1]); a target elsewhere takes workers on other hosts (--workers N)"
+        )
     try:
         return find_breakpoint(args) if args.breakpoint else load_once(args)
     except LoadError as exc:
@@ -128,7 +158,14 @@ def main(argv: list[str] | None = None) -> int:
 def find_breakpoint(args: argparse.Namespace) -> int:
     out = args.artifacts / f"breakpoint-{stamp()}"
     found = breakpoint_search(
-        out, args.start, args.step, args.most, args.duration, args.target_ms, args.edit_rate
+        out,
+        args.start,
+        args.step,
+        args.most,
+        args.duration,
+        args.target_ms,
+        args.edit_rate,
+        args.workers if args.local_workers else 0,
     )
     print(
         f"users held at broadcast p95 <= {args.target_ms:.0f} ms: {found['usersHeldAtTarget']}"
@@ -146,6 +183,11 @@ def load_once(args: argparse.Namespace) -> int:
         args.nav_rate,
         args.spawn_rate,
         args.base_url,
+        workers=args.workers,
+        local_workers=args.local_workers,
+        master_bind=args.master_bind,
+        master_port=args.master_port,
+        workers_wait_s=args.workers_wait,
     )
     run_dir = args.artifacts / f"load-{stamp()}-{args.users}u"
     metrics = run(plan, run_dir)

@@ -54,9 +54,17 @@ def step_of(users: int, metrics: dict[str, Any]) -> Step:
 
 
 def breakpoint_search(
-    out: Path, start: int, step: int, most: int, seconds: float, target_ms: float, edit_rate: float
+    out: Path,
+    start: int,
+    step: int,
+    most: int,
+    seconds: float,
+    target_ms: float,
+    edit_rate: float,
+    workers: int = 0,
 ) -> dict[str, Any]:
-    """Steps of `step` users from `start` to `most`, `seconds` each, against one app."""
+    """Steps of `step` users from `start` to `most`, `seconds` each, against one app; with
+    `workers`, each step's users run in that many local Locust worker processes."""
     out.mkdir(parents=True, exist_ok=True)
     app = AppProcess(data_dir=out / "app" / "data", log_path=out / "app" / "app.log")
     app.start()
@@ -64,7 +72,14 @@ def breakpoint_search(
     reason = f"reached {most} users within target"
     try:
         for users in range(start, most + 1, step):
-            plan = Plan(users, seconds, edit_rate=edit_rate, base_url=app.base_url)
+            plan = Plan(
+                users,
+                seconds,
+                edit_rate=edit_rate,
+                base_url=app.base_url,
+                workers=workers,
+                local_workers=bool(workers),
+            )
             steps.append(step_of(users, run(plan, out / f"step-{users:04d}u", app.pid)))
             s = steps[-1]
             print(
@@ -97,6 +112,7 @@ def breakpoint_search(
         "targetMs": target_ms,
         "usersHeldAtTarget": max(held, default=0),
         "cores": psutil.cpu_count(),
+        "workers": workers,
         "reason": reason,
         "steps": [asdict(s) for s in steps],
     }

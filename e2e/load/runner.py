@@ -1,7 +1,12 @@
 """Runs the load: the embedded app (or --base-url), Locust as a subprocess, psutil sampling
 the app and the generator every second; then turns it all into samples of a run's
 metrics.json. A run whose generator sat at 90 % CPU or more is marked invalid: its figures
-would measure the generator, not the app."""
+would measure the generator, not the app.
+
+Distributed: with `workers` the Locust process is a master that expects that many workers
+(`locust -f - --worker --master-host H --master-port P` on any host: they fetch the
+locustfile from the master); `local_workers` starts them here. Each worker reports its own
+samples and CPU; the master gathers them when the test stops."""
 
 from __future__ import annotations
 
@@ -50,6 +55,15 @@ class Plan:
     nav_rate: float = 0.5
     spawn_rate: float = 10.0
     base_url: str | None = None
+    workers: int = 0  # > 0: a Locust master expecting this many workers
+    local_workers: bool = False  # start the workers here, as processes of their own
+    master_bind: str = "127.0.0.1"  # where the master listens for workers
+    master_port: int = 5557
+    workers_wait_s: float = 60.0  # how long the master waits for its workers
+
+    @property
+    def user_class(self) -> str:
+        return "LegacyUser" if self.mode == "legacy" else "PrefetchUser"
 
 
 @dataclass
@@ -61,10 +75,21 @@ class Gauges:
     generator_cpu: list[float] = field(default_factory=list)
     users: list[float] = field(default_factory=list)
     server_cpu_s: list[float] = field(default_factory=list)  # the app's CPU time so far
+    worker_cpu: list[list[float]] = field(default_factory=list)  # each worker's own, per s
 
     def server_cpu_spent(self) -> float:
         """CPU-seconds the app spent while sampled."""
         return self.server_cpu_s[-1] - self.server_cpu_s[0] if len(self.server_cpu_s) > 1 else 0.0
+
+    def generator_busiest(self) -> float:
+        """The busiest generator process at its busiest second (Locust runs one core a
+        process: one saturated worker is enough to measure the generator)."""
+        series = [self.generator_cpu, *self.worker_cpu]
+        return max((max(s) for s in series if s), default=0.0)
+
+
+def is_loopback(url: str) -> bool:
+    return any(h in url for h in ("//127.", "//localhost", "//[::1]"))
 
 
 def reachable(base_url: str) -> dict[str, Any]:
@@ -78,15 +103,15 @@ def reachable(base_url: str) -> dict[str, Any]:
 
 def sample(
     server: psutil.Process | None,
-    generator: psutil.Process,
+    generators: list[psutil.Process],
     base_url: str,
     gauges: Gauges,
     stop: threading.Event,
 ) -> None:
     while not stop.wait(1.0):
         try:
-            procs = [generator, *generator.children(recursive=True)]
-            gauges.generator_cpu.append(sum(p.cpu_percent() for p in procs))
+            procs = [q for p in generators for q in (p, *p.children(recursive=True))]
+            gauges.generator_cpu.append(max((p.cpu_percent() for p in procs), default=0.0))
             if server is not None:
                 gauges.server_cpu.append(server.cpu_percent())
                 gauges.server_rss.append(float(server.memory_info().rss))
@@ -107,30 +132,47 @@ class Load:
         self.gauges = Gauges()
         self._stop = threading.Event()
         run_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "LOAD_MODE": plan.mode,
-            "LOAD_EDIT_RATE": str(plan.edit_rate),
-            "LOAD_NAV_RATE": str(plan.nav_rate),
-            "LOAD_SIDEFILE": str(self.sidefile),
-            "PYTHONPATH": str(ROOT),
-        }
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
         cmd = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
             "-u", str(plan.users), "-r", str(plan.spawn_rate), "-t", f"{plan.duration_s:.0f}s",
             "--host", base_url, "--csv", str(run_dir / "locust"), "--only-summary",
             "--stop-timeout", "5", "--loglevel", "WARNING",
+            "--load-edit-rate", str(plan.edit_rate), "--load-nav-rate", str(plan.nav_rate),
+            "--load-sidefile", str(self.sidefile),
         ]  # fmt: skip
+        if plan.workers:
+            cmd += [
+                "--master", "--expect-workers", str(plan.workers),
+                "--expect-workers-max-wait", f"{plan.workers_wait_s:.0f}",
+                "--master-bind-host", plan.master_bind, "--master-bind-port", str(plan.master_port),
+            ]  # fmt: skip
+        cmd.append(plan.user_class)
         self.log = (run_dir / "locust.log").open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
         )
+        self.workers = [self._worker(n) for n in range(plan.workers if plan.local_workers else 0)]
         server = psutil.Process(server_pid) if server_pid is not None else None
+        generators = [psutil.Process(p.pid) for p in (self.proc, *self.workers)]
         self.watcher = threading.Thread(
-            target=sample,
-            args=(server, psutil.Process(self.proc.pid), base_url, self.gauges, self._stop),
+            target=sample, args=(server, generators, base_url, self.gauges, self._stop)
         )
         self.watcher.start()
+
+    def _worker(self, n: int) -> subprocess.Popen[bytes]:
+        """A worker as another host would run it: in a directory of its own, without this
+        project on its path, fetching the locustfile from the master."""
+        home = self.run_dir / f"worker-{n}"
+        home.mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        cmd = [
+            sys.executable, "-m", "locust", "-f", "-", "--worker",
+            "--master-host", "127.0.0.1", "--master-port", str(self.plan.master_port),
+            "--loglevel", "WARNING",
+        ]  # fmt: skip
+        log = (home / "locust.log").open("w", encoding="utf-8")
+        return subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_connected(self, users: int, timeout_s: float) -> None:
         """Until the app reports `users` more clients than it had before, or LoadError."""
@@ -157,11 +199,48 @@ class Load:
             self._stop.set()
             self.watcher.join()
             self.log.close()
+            for worker in self.workers:  # the master's quit ends them; never leave one behind
+                try:
+                    worker.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
         if not self.sidefile.exists():
-            tail = (self.run_dir / "locust.log").read_text(errors="replace")[-2000:]
-            raise LoadError(f"Locust ended (exit {self.proc.returncode}) without results:\n{tail}")
-        side: dict[str, Any] = json.loads(self.sidefile.read_text())
-        return side
+            log = (self.run_dir / "locust.log").read_text(errors="replace")
+            if "Gave up waiting for workers" in log:
+                plan = self.plan
+                raise LoadError(
+                    f"no {plan.workers} Locust workers reached the master at"
+                    f" {plan.master_bind}:{plan.master_port} within {plan.workers_wait_s:.0f} s;"
+                    f" start each with `locust -f - --worker --master-host <this host>"
+                    f" --master-port {plan.master_port}` (same Locust version), and open the"
+                    " port to them"
+                )
+            raise LoadError(
+                f"Locust ended (exit {self.proc.returncode}) without results:\n{log[-2000:]}"
+            )
+        sides: list[dict[str, Any]] = json.loads(self.sidefile.read_text())["workers"]
+        if len(sides) < max(1, self.plan.workers):
+            raise LoadError(
+                f"results from {len(sides)} of {self.plan.workers} workers; see"
+                f" {self.run_dir / 'locust.log'}"
+            )
+        self.gauges.worker_cpu = (
+            [side.get("cpu", []) for side in sides] if self.plan.workers else []
+        )
+        return merged(sides)
+
+
+def merged(sides: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from every process's: samples side by side, counts added up."""
+    return {
+        "samples": [s for side in sides for s in side["samples"]],
+        **{
+            key: sum(side.get(key, 0) for side in sides)
+            for key in ("expected", "received", "connects", "receivedBytes", "users")
+        },
+        "processes": len(sides),
+    }
 
 
 def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, Any]:
@@ -228,12 +307,19 @@ def record(
     ):
         for n, value in enumerate(series):
             recorder.record(name, value, unit, test, second=n, **tags)
+    for worker, series in enumerate(gauges.worker_cpu):
+        for n, value in enumerate(series):
+            recorder.record(
+                "load.generator_cpu_percent",
+                value,
+                "percent",
+                test,
+                second=n,
+                worker=worker,
+                **tags,
+            )
     recorder.record(
-        "load.generator_busiest_percent",
-        max(gauges.generator_cpu, default=0.0),
-        "percent",
-        test,
-        **tags,
+        "load.generator_busiest_percent", gauges.generator_busiest(), "percent", test, **tags
     )
     user_minutes = plan.users * len(gauges.users) / 60
     if user_minutes > 0:  # what a population costs the server, per user and minute
@@ -247,7 +333,7 @@ def record(
 
 
 def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str) -> dict[str, Any]:
-    busiest = max(gauges.generator_cpu, default=0.0)
+    busiest = gauges.generator_busiest()
     return {
         "target": base_url,
         "load": {
@@ -257,6 +343,8 @@ def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str)
             "editRate": plan.edit_rate,
             "navRate": plan.nav_rate,
             "cores": psutil.cpu_count(),
+            "workers": plan.workers,
+            "processes": side.get("processes", 1),
             "generatorCpuMax": busiest,
             "invalid": invalid(busiest),
             "expectedBroadcasts": side["expected"],

@@ -38,8 +38,13 @@ LOCATE = """selector => {
   const x = box.left + box.width / 2, y = box.top + box.height / 2;
   const hit = document.elementFromPoint(x, y);
   if (!hit || (hit !== el && !el.contains(hit))) {
-    const r = (e) => { const b = e.getBoundingClientRect(); return `${Math.round(b.left)},${Math.round(b.top)} ${Math.round(b.width)}x${Math.round(b.height)}`; };
-    return {error: `${selector} (at ${r(el)}) is covered by ${hit ? hit.outerHTML.slice(0, 80) + " at " + r(hit) : "nothing"}; scrollY ${window.scrollY}, viewport ${innerWidth}x${innerHeight}`};
+    const at = (e) => {
+      const b = e.getBoundingClientRect();
+      return `${b.left | 0},${b.top | 0} ${b.width | 0}x${b.height | 0}`;
+    };
+    const by = hit ? `${hit.outerHTML.slice(0, 80)} at ${at(hit)}` : "nothing";
+    return {error: `${selector} (at ${at(el)}) is covered by ${by};`
+      + ` viewport ${innerWidth}x${innerHeight}, animations ${document.getAnimations().length}`};
   }
   return {x, y};
 }"""
