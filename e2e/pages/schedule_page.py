@@ -37,9 +37,8 @@ LOCATE = """selector => {
   if (el.disabled) return {error: `${selector} is disabled`};
   const x = box.left + box.width / 2, y = box.top + box.height / 2;
   const hit = document.elementFromPoint(x, y);
-  // Chromium at times hit-tests a row's button as its table (nothing else drawn there);
-  // the control is then reached by a DOM click
-  if (hit && hit !== el && hit.contains(el) && hit.tagName === "TABLE") return {x, y, dom: true};
+  // Chromium at times hit-tests a row's button as its own table: nothing else is there
+  if (hit && hit !== el && hit.contains(el) && hit.tagName === "TABLE") return {x, y};
   if (!hit || (hit !== el && !el.contains(hit))) {
     const at = (e) => {
       const b = e.getBoundingClientRect();
@@ -111,23 +110,19 @@ class SchedulePage:
         self.page.mouse.click(spot["x"], spot["y"])
 
     def _click(self, selector: str, what: str, timeout_ms: float = 10_000) -> None:
-        """A real mouse click at the control's centre once nothing covers it (waits for
-        that condition: a table re-rendered while the client reconnects replaces its
-        buttons, and a click must land on the one shown then)."""
-        clickable = f"s => {{ const r = ({LOCATE})(s); return r.error ? null : r; }}"
+        """Click a control once nothing else covers it, in one step in the page: it is
+        located, checked and clicked in the same task, so a table re-rendered meanwhile
+        (a reconnecting client repaints) cannot turn the click onto another row."""
+        click = f"s => {{ const r = ({LOCATE})(s); if (r.error) return null;"
+        click += " document.querySelector(s).click(); return true; }"
         try:
-            spot = self.page.wait_for_function(clickable, arg=selector, timeout=timeout_ms)
+            self.page.wait_for_function(click, arg=selector, timeout=timeout_ms)
         except PlaywrightTimeout:
             why = self.page.evaluate(LOCATE, selector).get("error", "")
             raise PageExpectation(
                 f"cannot click {what} within {timeout_ms / 1000:.0f} s: {why}; the page"
                 f" showed {self.describe()}"
             ) from None
-        at = spot.json_value()
-        if at.get("dom"):
-            self.page.locator(selector).dispatch_event("click")
-        else:
-            self.page.mouse.click(at["x"], at["y"])
 
     def _row_action(self, staff_id: str, action: str) -> None:
         row = f'[data-testid="staff-row"][data-staff-id="{staff_id}"]'

@@ -17,8 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from e2e.harness.catalogue import CATALOGUE
-from e2e.harness.options import ROOT
-from e2e.studies import flake
+from e2e.studies import coverage, flake
 from e2e.studies.common import ChildRun, parser, run_suite, stamp
 from staffsync.defects import DEFECTS
 
@@ -134,33 +133,14 @@ class Result:
     cells: list[str] = field(default_factory=list)  # coverage cells of the naming failures
 
 
-def _is(operation: str, param: str) -> bool:
-    """Whether a test parameter names the operation ("update" names every update)."""
-    return operation == param or operation.startswith(param + " ")
-
-
 def cells_of(failed: list[str]) -> list[str]:
-    """The coverage matrix's cells (operation / condition) that these failed tests fill; a
-    test parametrized by operation fills only that operation's cells."""
-    matrix = json.loads((ROOT / "fixtures" / "coverage.json").read_text(encoding="utf-8"))
-    found: list[str] = []
-    for case in failed:  # JUnit case names: test_x[chromium-create]
-        test = case.split("[")[0]
-        params = case.split("[", 1)[1].rstrip("]").split("-") if "[" in case else []
-        for cell in matrix["cells"]:
-            if test not in [t.split("::")[-1] for t in cell.get("tests", [])]:
-                continue
-            op = cell["operation"]
-            named = [
-                p
-                for p in params
-                if any(o == p or o.startswith(p + " ") for o in matrix["operations"])
-            ]
-            name = f"{op} / {cell['condition']}"
-            fills = not named or any(op == p or op.startswith(p + " ") for p in named)
-            if fills and name not in found:
-                found.append(name)
-    return found
+    """The coverage matrix's cells (operation / condition) that these failed cases fill."""
+    matrix = coverage.load()
+    return [
+        f"{cell['operation']} / {cell['condition']}"
+        for cell in matrix["cells"]
+        if any(coverage.fills(cell, case, matrix["operations"]) for case in failed)
+    ]
 
 
 def result(defect: str, run: ChildRun, started: float) -> Result:
