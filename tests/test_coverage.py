@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e.harness.options import ROOT
+from e2e.studies import coverage
 
 
 class Collected:
@@ -46,3 +47,22 @@ def test_coverage_matrix_should_name_real_tests_and_known_cells(tmp_path: Path) 
         assert set(cell["observers"]) <= set(matrix["observers"]), cell
         missing = [t for t in cell["tests"] if t not in collected.names]
         assert not missing, f"the matrix names tests that do not exist: {missing}"
+
+
+def test_a_run_should_mark_each_cell_by_its_own_cases(tmp_path: Path) -> None:
+    """A case parametrized by operation fills only that operation's cells."""
+    refused_test = "test_refused_write_should_be_rolled_back_on_every_screen"
+    (tmp_path / "junit.xml").write_text(
+        f'<testsuite><testcase name="{refused_test}[chromium-create]"/>'
+        f'<testcase name="{refused_test}[chromium-update]"><failure message="x"/></testcase>'
+        "</testsuite>",
+        encoding="utf-8",
+    )
+    matrix = coverage.load()
+    run = coverage.outcomes(tmp_path)
+    cell = {(c["operation"], c["condition"]): c for c in matrix["cells"]}
+    refused = "refused by the server"
+    ops = matrix["operations"]
+    assert coverage.result(cell[("create", refused)], run, ops) == "pass"
+    assert coverage.result(cell[("update status", refused)], run, ops) == "FAIL (1 of 1)"
+    assert coverage.result(cell[("delete", refused)], run, ops) == "not run"
