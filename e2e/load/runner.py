@@ -262,8 +262,11 @@ def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, A
         with contextlib.suppress(LoadError):  # a load that never connects all is judged below
             load.wait_connected(before + plan.users, plan.duration_s)
             steady = time.time() + 1.0  # the last SYNC_ALL answers are being parsed
-        with contextlib.suppress(subprocess.TimeoutExpired):  # stop() ends it then
-            load.proc.wait(timeout=plan.duration_s + 90)
+        # Locust ends itself after its run time; one that lingers (a user stuck closing its
+        # socket) is stopped 15 s later, which still writes every result
+        grace = 15.0 + (plan.workers_wait_s if plan.workers else 0.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            load.proc.wait(timeout=plan.duration_s + grace)
         side = load.stop()
     finally:
         if app is not None:
@@ -321,7 +324,7 @@ def record(
     recorder.record(
         "load.generator_busiest_percent", gauges.generator_busiest(), "percent", test, **tags
     )
-    user_minutes = plan.users * len(gauges.users) / 60
+    user_minutes = sum(gauges.users) / 60  # users connected, summed over the seconds sampled
     if user_minutes > 0:  # what a population costs the server, per user and minute
         per = {
             "load.connections_per_user_minute": (side.get("connects", 0), "connections"),
