@@ -152,29 +152,33 @@ class SocketControl:
         finally:
             self.spoil = False
 
-    def _until(self, done: Callable[[], bool], timeout_s: float, failure: str) -> None:
+    def _until(
+        self, done: Callable[[], bool], timeout_s: float, failure: Callable[[], str]
+    ) -> None:
         """Until `done()`; the route's events reach the suite while it asks the page."""
         if self.page is None:
             raise RuntimeError("no page uses this socket control yet")
         deadline = time.monotonic() + timeout_s
         while not done():
             if time.monotonic() > deadline:
-                raise AssertionError(failure)
+                raise AssertionError(failure())
             self.page.evaluate("() => 0")
 
     def wait_echo_lost(self, timeout_s: float = 10.0) -> None:
         self._until(
             lambda: self.echoes_lost > 0,
             timeout_s,
-            f"Expected the page to send a write within {timeout_s:.0f} s (its answer was to be"
-            " lost); none was answered",
+            lambda: (
+                f"Expected the page to send a write within {timeout_s:.0f} s (its answer"
+                " was to be lost); none was answered"
+            ),
         )
 
     def wait_refused_sent(self, timeout_s: float = 10.0) -> None:
         self._until(
             lambda: self.spoiled > 0,
             timeout_s,
-            f"Expected the page to send a write within {timeout_s:.0f} s; none was sent",
+            lambda: f"Expected the page to send a write within {timeout_s:.0f} s; none was sent",
         )
 
     def hold(self, until: float) -> None:
@@ -208,8 +212,10 @@ class SocketControl:
         self._until(
             lambda: len(held) >= count,
             timeout_s,
-            f"Expected the page to send {count} write frame(s) within {timeout_s:.0f} s;"
-            f" {len(held)} arrived",
+            lambda: (
+                f"Expected the page to send {count} write frame(s) within {timeout_s:.0f} s;"
+                f" {len(held)} arrived"
+            ),
         )
 
     @contextmanager
