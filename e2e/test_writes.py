@@ -49,8 +49,9 @@ def open_room(open_user: OpenUser, target: Target, staff_id: str) -> Room:
         "another tab, another period of that person": where[len(where) // 2],
         "legacy tab": where[-1],
     }
+    users = dict(zip(periods, ("W", "S", "O", "L"), strict=True))  # short names for evidence
     tabs = {
-        name: open_user(name.split(",")[0], mode="legacy" if name == "legacy tab" else None)
+        name: open_user(users[name], mode="legacy" if name == "legacy tab" else None)
         for name in periods
     }
     for name, tab in tabs.items():

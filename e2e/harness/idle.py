@@ -11,11 +11,11 @@ kill or freeze the server skip; other users' edits still reach it there.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext
 
 from e2e.harness.app_process import AppProcess
 from e2e.harness.options import SuiteConfig
@@ -53,9 +53,10 @@ def watch_idle(
         app = start_embedded(config, config.run_dir / "idle-app")
         base_url = app.base_url
         evidence = os.path.relpath(app.log_path)
-    new_context: Callable[..., Any] = lambda: browser.new_context(  # noqa: E731
-        **{**context_args, "base_url": base_url}
-    )
+
+    def new_context() -> BrowserContext:
+        return browser.new_context(**{**context_args, "base_url": base_url})
+
     user = make_user(new_context, "idle", evidence, control_sockets=False)
     try:
         user.open(config.app_mode)

@@ -171,8 +171,8 @@ class Load:
             "--master-host", "127.0.0.1", "--master-port", str(self.plan.master_port),
             "--loglevel", "WARNING",
         ]  # fmt: skip
-        log = (home / "locust.log").open("w", encoding="utf-8")
-        return subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with (home / "locust.log").open("w", encoding="utf-8") as log:  # the worker keeps its own
+            return subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def wait_connected(self, users: int, timeout_s: float) -> None:
         """Until the app reports `users` more clients than it had before, or LoadError."""

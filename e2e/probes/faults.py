@@ -28,7 +28,7 @@ def _request_of(message: str | bytes) -> str:
     return str(rid or "")
 
 
-def spoiled(message: str | bytes) -> str | bytes:
+def invalid_write(message: str | bytes) -> str | bytes:
     """A write frame the protocol says the server must refuse: its fields given a wrong type
     (a number where text belongs). Envelope, type and request id stay as the page sent them."""
     try:
@@ -95,7 +95,7 @@ class SocketControl:
             if self.spoil and kind in WRITES:
                 self.spoil = False
                 self.spoiled += 1
-                message = spoiled(message)
+                message = invalid_write(message)
             server_side.send(message)
 
         def to_page(message: str | bytes) -> None:
@@ -142,7 +142,7 @@ class SocketControl:
 
     @contextmanager
     def refused(self) -> Iterator[None]:
-        """The page's next write reaches the server made invalid (see `spoiled`): the real
+        """The page's next write reaches the server made invalid (see `invalid_write`): the real
         server refuses it with ERROR, for a reason the client could not have checked."""
         self.spoil = True
         for page_side, server_side in self.live:

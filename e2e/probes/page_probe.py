@@ -250,7 +250,7 @@ class PageProbe:
     def connected_after(self, t: float) -> float | None:
         """Page time of the first "connected" badge state at or after page time `t`."""
         for change in self.states(t):
-            if change["t"] >= t and change["state"] == "connected":
+            if change["state"] == "connected":
                 return float(change["t"])
         return None
 
