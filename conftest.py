@@ -6,7 +6,7 @@ import pytest
 
 from e2e.harness.target import Target
 
-pytest_plugins = ["e2e.harness.plugin"]
+pytest_plugins = ["e2e.harness.plugin", "e2e.explore.fixtures"]
 
 
 @pytest.fixture(scope="session")

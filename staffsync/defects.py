@@ -32,4 +32,10 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F22": ("server", "membership takes a member's end date as exclusive"),
     "F23": ("client", "a refused create or delete is not rolled back (only updates are)"),
     "F24": ("client", "department and status in a broadcast row are not taken in"),
+    "F25": ("client", "a reload shows the periods cached at the profile's last load"),
+    "F26": ("client", "tabs of one profile share a client id and count request ids from 1"),
+    "F27": ("server", "the text limit is counted in UTF-8 bytes, not characters"),
+    "F28": ("client", "text cells are written as HTML"),
+    "F29": ("client", "the rollout bucket is drawn again on every page load"),
+    "F30": ("client", "an offline edit is dropped when its row changed during the outage"),
 }

@@ -82,7 +82,7 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
         raise ProtocolError(
             "invalid_payload", "changes must be a non-empty object", staffId=staff_id
         )
-    validate_fields(changes, creating=False)
+    validate_fields(changes, creating=False, bytes_limit=ctx.defect == "F27")
     base = payload.get("baseVersion")
     if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
         raise ProtocolError("invalid_payload", "baseVersion must be an integer", staffId=staff_id)
@@ -117,7 +117,7 @@ async def update(ctx: Context, client: Client, payload: dict[str, Any], rid: str
 
 async def create(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
     fields = {k: v for k, v in payload.items() if k not in ("requestId", "tempId")}
-    validate_fields(fields, creating=True)
+    validate_fields(fields, creating=True, bytes_limit=ctx.defect == "F27")
     temp_id = payload.get("tempId")
 
     def respond(row: dict[str, Any]) -> str:

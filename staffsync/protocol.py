@@ -97,8 +97,17 @@ def _date(field: str, value: Any) -> None:
         raise ProtocolError("invalid_field", f"{field} must be YYYY-MM-DD", field=field)
 
 
-def validate_fields(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    """The editable fields of `fields`, checked; ProtocolError on the first bad one."""
+def text_length(value: str, *, in_bytes: bool = False) -> int:
+    """A text's length in characters (code points), as the limit is stated; `in_bytes`
+    counts its UTF-8 bytes instead, which is defect F27."""
+    return len(value.encode("utf-8")) if in_bytes else len(value)
+
+
+def validate_fields(
+    fields: dict[str, Any], *, creating: bool, bytes_limit: bool = False
+) -> dict[str, Any]:
+    """The editable fields of `fields`, checked; ProtocolError on the first bad one.
+    `bytes_limit` measures text in UTF-8 bytes (defect F27)."""
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
         raise ProtocolError(
@@ -116,7 +125,7 @@ def validate_fields(fields: dict[str, Any], *, creating: bool) -> dict[str, Any]
         if (
             isinstance(value, str)
             and field not in ("startPeriod", "endPeriod")
-            and len(value) > MAX_TEXT
+            and text_length(value, in_bytes=bytes_limit) > MAX_TEXT
         ):
             raise ProtocolError(
                 "invalid_field", f"{field} is longer than {MAX_TEXT} characters", field=field

@@ -196,6 +196,8 @@ def trend_chart(entries: list[dict[str, Any]], results: list[KpiResult]) -> str:
     shown = [
         r for r in results if any(e["kpis"].get(r.id, {}).get("value") is not None for e in entries)
     ]
+    if not shown:
+        return "<p>No KPI of this run was measured in the runs of the history.</p>"
     cols = 3
     rows = (len(shown) + cols - 1) // cols
     fig, axes = plt.subplots(rows, cols, figsize=(10, 1.9 * rows), squeeze=False)

@@ -29,6 +29,13 @@ CATALOGUE: dict[str, str] = {
     "F22": "the server computes period membership wrongly (a boundary day)",
     "F23": "a refused write other than an update is not rolled back",
     "F24": "an edit of a field other than name or position does not reach other screens",
+    # Classes that need ordinary user behaviour no script performed, found by exploration:
+    "F25": "a reloaded page shows stale data (a cache taken for the server's answer)",
+    "F26": "tabs of one browser profile are taken for one client (their writes collide)",
+    "F27": "text outside ASCII is refused or changed (a limit in bytes, an encoding)",
+    "F28": "text that looks like markup is rendered as markup (stored XSS)",
+    "F29": "a user's mode is drawn again on reload (the rollout is not sticky)",
+    "F30": "an offline edit is lost when its row changed during the outage",
 }
 
 

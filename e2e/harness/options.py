@@ -57,6 +57,13 @@ def _seconds(raw: str) -> float:
     return value
 
 
+def _percent(raw: str) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage from 0 to 100, not {value}")
+    return value
+
+
 def _int_list(raw: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in raw.split(","))
@@ -244,6 +251,43 @@ OPTIONS: dict[str, Option] = {
         " delay plus a margin); longer fails the test",
         shown="the reconnect KPI's target",
     ),
+    "explore-seconds": Option(
+        "STAFFSYNC_EXPLORE_SECONDS",
+        _seconds,
+        "45",
+        "exploration: how long Hypothesis explores new sequences of user actions (the"
+        " shrinking of a failure has its own budget)",
+    ),
+    "explore-shrink-seconds": Option(
+        "STAFFSYNC_EXPLORE_SHRINK_SECONDS",
+        _seconds,
+        "240",
+        "exploration: how long a failure is shrunk towards its shortest replay",
+    ),
+    "explore-seed": Option(
+        "STAFFSYNC_EXPLORE_SEED", _int, None, "exploration: Hypothesis' seed", shown="random"
+    ),
+    "explore-replay": Option(
+        "STAFFSYNC_EXPLORE_REPLAY",
+        _existing_file,
+        None,
+        "exploration: run exactly the steps of this replay file (written by a failure)",
+    ),
+    "explore-rollout": Option(
+        "STAFFSYNC_EXPLORE_ROLLOUT",
+        _percent,
+        "50",
+        "exploration on the embedded app: the share of users the app puts in prefetch mode"
+        " (the deployment chooses each profile's mode)",
+    ),
+    "text-limit": Option(
+        "STAFFSYNC_TEXT_LIMIT",
+        _count,
+        None,
+        "the longest text field the target accepts, in characters (exploration types values"
+        " at it and one over it)",
+        shown="100 on the embedded app, unknown on a deployment",
+    ),
 }
 # flag -> (environment variable set to 1/true/yes to switch it on, help)
 FLAGS: dict[str, tuple[str, str]] = {
@@ -312,6 +356,12 @@ class SuiteConfig:
     load_workers: tuple[int, bool]  # (count, started here)
     load_master: tuple[str, int]
     browser_endpoint: str | None
+    explore_seconds: float = 45.0
+    explore_shrink_seconds: float = 240.0
+    explore_seed: int = 0
+    explore_replay: Path | None = None
+    explore_rollout: int = 50
+    text_limit: int | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -325,8 +375,9 @@ class SuiteConfig:
 def settle(config: pytest.Config) -> SuiteConfig:
     """Read every option once (already converted and checked); called from pytest_configure."""
     opt = config.option
+    base_url = getattr(opt, "base_url", None) or config.getini("base_url") or None
     return SuiteConfig(
-        base_url=getattr(opt, "base_url", None) or config.getini("base_url") or None,
+        base_url=base_url,
         app_mode=opt.app_mode,
         client=opt.client,
         db_latency_ms=opt.db_latency_ms,
@@ -353,10 +404,17 @@ def settle(config: pytest.Config) -> SuiteConfig:
         load_workers=opt.load_workers,
         load_master=opt.load_master,
         browser_endpoint=opt.browser_endpoint or None,
+        explore_seconds=opt.explore_seconds,
+        explore_shrink_seconds=opt.explore_shrink_seconds,
+        explore_seed=opt.explore_seed if opt.explore_seed is not None else secrets.randbelow(10**6),
+        explore_replay=opt.explore_replay,
+        explore_rollout=opt.explore_rollout,
+        text_limit=opt.text_limit or (None if base_url else REFERENCE_TEXT_LIMIT),
     )
 
 
 RECONNECT = "recovery.reconnect_ms"
+REFERENCE_TEXT_LIMIT = 100  # the reference server's longest text field, in characters
 
 
 def _kpi_target(kpis: Path, metric: str) -> float:

@@ -61,10 +61,12 @@ class Target:
         return self.app
 
 
-def start_embedded(config: SuiteConfig, workdir: Path) -> AppProcess:
+def start_embedded(config: SuiteConfig, workdir: Path, **extra: str) -> AppProcess:
+    """The reference app as the run configures it; `extra` adds app options."""
     options: dict[str, str] = {
         "db-latency-ms": str(config.db_latency_ms),
         "client": config.client,
+        **extra,
     }
     if config.defect:
         options["defect"] = config.defect

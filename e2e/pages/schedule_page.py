@@ -176,23 +176,33 @@ class SchedulePage:
 
     def name_limit(self) -> int | None:
         """The name field's maxlength, if it has one (read with the form open or closed)."""
-        self.page.get_by_test_id("add-staff").click()
-        self._wait(self.form, "visible", 10_000, "the form to add staff open")
+        self.open_new_form()
         raw = self.page.get_by_test_id("edit-name").get_attribute("maxlength")
         self.page.get_by_test_id("edit-cancel").click()
         self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
         return int(raw) if raw and raw.isdigit() else None
 
-    def begin_edit(self, staff_id: str, fields: dict[str, str]) -> None:
-        """Open a member's form and change text fields (name, position, department) and the
-        status, without saving (see `save_edit`)."""
-        self._open_editor(staff_id)
+    def open_new_form(self) -> None:
+        self.page.get_by_test_id("add-staff").click()
+        self._wait(self.form, "visible", 10_000, "the form to add staff open")
+
+    def fill_form(self, fields: dict[str, str]) -> dict[str, str]:
+        """Type into the open form: text fields (name, position, department) are filled, the
+        status and the periods (`start-period`, `end-period`, by index; "" for no end) are
+        chosen. Returns what each field then holds (a field may stop a value: maxlength)."""
         for field, value in fields.items():
             control = self.page.get_by_test_id(f"edit-{field}")
-            if field == "status":
+            if field in ("status", "start-period", "end-period"):
                 control.select_option(value)
             else:
                 control.fill(value)
+        return {f: self.page.get_by_test_id(f"edit-{f}").input_value() for f in fields}
+
+    def begin_edit(self, staff_id: str, fields: dict[str, str]) -> dict[str, str]:
+        """Open a member's form and change text fields (name, position, department) and the
+        status, without saving (see `save_edit`). Returns what the fields hold."""
+        self._open_editor(staff_id)
+        return self.fill_form(fields)
 
     def save_edit(self) -> None:
         self._save()
@@ -217,15 +227,16 @@ class SchedulePage:
 
     def create_staff(
         self, name: str, position: str, first_period: int, last_period: int | None = None
-    ) -> None:
-        self.page.get_by_test_id("add-staff").click()
-        self._wait(self.form, "visible", 10_000, "the form to add staff open")
-        self.page.get_by_test_id("edit-name").fill(name)
-        self.page.get_by_test_id("edit-position").fill(position)
-        self.page.get_by_test_id("edit-start-period").select_option(str(first_period))
+    ) -> dict[str, str]:
+        """Add a member; returns what the form's fields held when it was saved."""
+        self.open_new_form()
         end = "" if last_period is None else str(last_period)
-        self.page.get_by_test_id("edit-end-period").select_option(end)
+        held = self.fill_form(
+            {"name": name, "position": position, "start-period": str(first_period),
+             "end-period": end}
+        )
         self._save()
+        return held
 
     def delete_staff(self, staff_id: str) -> None:
         self._row_action(staff_id, "delete")

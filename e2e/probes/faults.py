@@ -218,12 +218,19 @@ class SocketControl:
             ),
         )
 
+    def begin_outage(self) -> None:
+        """Cut every socket and refuse new ones until `end_outage`."""
+        self.refusing = True
+        self.cut()
+
+    def end_outage(self) -> None:
+        self.refusing = False
+
     @contextmanager
     def outage(self) -> Iterator[None]:
         """Cut every socket and refuse new ones until the block ends."""
-        self.refusing = True
-        self.cut()
+        self.begin_outage()
         try:
             yield
         finally:
-            self.refusing = False
+            self.end_outage()

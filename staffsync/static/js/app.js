@@ -129,6 +129,10 @@ export class App {
   }
 
   // Edits ------------------------------------------------------------------------------
+  nextRequestId() {
+    return newRequestId();
+  }
+
   async edit(staffId) {
     const row = this.store.displayedRow(staffId);
     if (!row) return;
@@ -139,21 +143,21 @@ export class App {
   async create() {
     const fields = await this.editor.open(null, "Add staff");
     if (fields) {
-      const rid = newRequestId();
+      const rid = this.nextRequestId();
       this.store.localCreate(rid, fields);
       this.submit(rid, { type: "STAFF_CREATE", requestId: rid, payload: { ...fields, tempId: rid } });
     }
   }
 
   update(staffId, changes) {
-    const rid = newRequestId();
+    const rid = this.nextRequestId();
     const baseVersion = this.store.knownVersion(staffId);
     this.store.localUpdate(rid, staffId, changes);
     this.submit(rid, { type: "STAFF_UPDATE", requestId: rid, payload: { staffId, changes, baseVersion } });
   }
 
   remove(staffId) {
-    const rid = newRequestId();
+    const rid = this.nextRequestId();
     this.store.localDelete(rid, staffId);
     this.submit(rid, { type: "STAFF_DELETE", requestId: rid, payload: { staffId, requestId: rid } });
   }

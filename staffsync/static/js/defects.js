@@ -231,7 +231,83 @@ const PATCHES = {
       apply({ ...row, ...kept }, periods);
     };
   },
+
+  // F25: a page load shows the periods cached at the profile's last load ("instant start"):
+  // the first answer of a page is replaced by the cache, and only a page without a cache
+  // stores one. Edits made since that load are missing after a reload.
+  F25(app) {
+    const key = "staffsync.periodsCache";
+    const onMessage = app.onMessage.bind(app);
+    let first = true;
+    app.onMessage = (frame) => {
+      if (frame.type !== "SYNC_ALL_PERIODS_RESPONSE") return onMessage(frame);
+      const cached = first ? localStorage.getItem(key) : null;
+      first = false;
+      if (cached === null) {
+        localStorage.setItem(key, JSON.stringify((frame.payload || {}).periods || {}));
+        return onMessage(frame);
+      }
+      return onMessage({ ...frame, payload: { ...frame.payload, periods: JSON.parse(cached) } });
+    };
+  },
+
+  // F26: the page names itself with the profile's stored id (shared by every tab of the
+  // browser profile) and counts its request ids from 1: a second tab's writes, or a
+  // reloaded tab's, repeat (clientId, requestId) pairs the server has already applied.
+  F26(app) {
+    const key = "staffsync.clientId";
+    if (!localStorage.getItem(key)) localStorage.setItem(key, crypto.randomUUID());
+    app.connection.name = localStorage.getItem(key);
+    let count = 0;
+    app.nextRequestId = () => `r-${(count += 1)}`;
+  },
+
+  // F28: name, position and department cells are written as HTML (to allow formatting).
+  F28(app) {
+    const view = app.view;
+    const row = view.row.bind(view);
+    view.row = (data, pendingIds) => {
+      const tr = row(data, pendingIds);
+      for (const column of ["name", "position", "department"]) {
+        tr.querySelector(`[data-testid="staff-${column}"]`).innerHTML = data[column] ?? "";
+      }
+      return tr;
+    };
+  },
+
+  // F30: after a reconnect, queued edits wait for the resync, and an edit whose row the
+  // server changed meanwhile is dropped as "superseded" (shown saved, never sent).
+  F30(app) {
+    const onMessage = app.onMessage.bind(app);
+    let resyncing = false;
+    app.onReady = () => {
+      resyncing = true;
+      app.requestSync();
+    };
+    app.onMessage = (frame) => {
+      const result = onMessage(frame);
+      if (!resyncing || !["SYNC_ALL_PERIODS_RESPONSE", "SYNC_RESPONSE"].includes(frame.type)) return result;
+      resyncing = false;
+      for (const [rid, queued] of app.queued) {
+        const p = queued.payload;
+        if (queued.type === "STAFF_UPDATE" && (app.store.knownVersion(p.staffId) ?? 0) > (p.baseVersion ?? 0)) {
+          app.queued.delete(rid);
+          app.store.settle(rid);
+        }
+      }
+      app.flushQueued();
+      app.render();
+      return result;
+    };
+  },
 };
+
+// F29: the rollout bucket is drawn again on every page load (no stable id), so a user
+// flips between the modes on reload. Returns the mode it draws, or null when F29 is off.
+export function defectiveMode(defect, rolloutPercent) {
+  if (defect !== "F29") return null;
+  return Math.random() * 100 < rolloutPercent ? "prefetch" : "legacy";
+}
 
 // Switches on the client side of `defect`, if it has one; returns whether it did.
 export function applyDefect(app, defect) {

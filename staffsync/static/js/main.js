@@ -1,7 +1,7 @@
 // Entry point: read the server's configuration, choose the mode, start the editor.
 
 import { App } from "./app.js";
-import { applyDefect } from "./defects.js";
+import { applyDefect, defectiveMode } from "./defects.js";
 import { Editor } from "./editor.js";
 import { View } from "./view.js";
 
@@ -25,15 +25,17 @@ export function bucket(text) {
   return hash % 100;
 }
 
-function chooseMode(rolloutPercent, override) {
+function chooseMode(rolloutPercent, override, defect) {
   if (override === "prefetch" || override === "legacy") return override;
-  return bucket(stableClientId()) < rolloutPercent ? "prefetch" : "legacy";
+  return defectiveMode(defect, rolloutPercent)
+    ?? (bucket(stableClientId()) < rolloutPercent ? "prefetch" : "legacy");
 }
 
 async function boot() {
   const response = await fetch("/config.json", { cache: "no-store" });
   const config = await response.json();
-  const mode = chooseMode(config.rolloutPercent, new URLSearchParams(location.search).get("mode"));
+  const override = new URLSearchParams(location.search).get("mode");
+  const mode = chooseMode(config.rolloutPercent, override, config.defect);
   let app = null;
   const view = new View(config.periods, {
     step: (delta) => app.step(delta),

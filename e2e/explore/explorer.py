@@ -1,0 +1,397 @@
+"""The explorer pairs the model with the driver: it performs one step on both and then
+checks every promise, on every open tab and in the database, once the world is quiet.
+Hypothesis' state machine (machine.py) and a replay (a file of steps) both use it."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from e2e.explore.model import Model, Profile, Row, Tab, Write, row_from_server
+from e2e.explore.steps import Step, numbered
+from e2e.explore.world import World
+from e2e.harness.catalogue import explain
+from e2e.harness.target import Target
+from e2e.harness.wire import rows_by_id
+
+# The members each exploration starts with: (first period, last period).
+MEMBERS = {"M1": (0, 1), "M2": (1, 3), "M3": (0, 0)}
+# Steps after which the clients reconnect (their retry delay is part of the wait).
+RECONNECTING = frozenset({"online", "cut", "restart", "freeze"})
+QUIET_S, RECONNECT_S = 6.0, 15.0
+
+# The promises and the defect classes that break each.
+SCREEN = ("F5", "F6", "F7", "F8", "F14", "F16", "F23", "F24", "F25", "F27", "F28", "F30")
+DATABASE = ("F8", "F9", "F16", "F17", "F26", "F27", "F30")
+MODE = ("F29",)
+CONTENT = ("F28",)
+CONSOLE = ("F13", "F15", "F28")
+FRAMES = ("F19",)
+
+SHOWN = """(exp) => {
+  const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+  const table = q("staff-table"), badge = q("connection-badge");
+  const pending = q("pending-count"), error = q("error-message");
+  const norm = (s) => s.trim().toLowerCase().replace(/[ _]+/g, "_");
+  const cell = (r, c) => (r.querySelector(`[data-testid="staff-${c}"]`) || {}).textContent ?? "";
+  const rows = table ? [...table.querySelectorAll('[data-testid="staff-row"]')].map((r) =>
+    JSON.stringify([cell(r, "name"), cell(r, "position"), cell(r, "department"),
+                    norm(cell(r, "status"))])).sort() : [];
+  const sockets = window.__ssProbe ? window.__ssProbe.socketList() : [];
+  return {
+    badge: badge ? badge.dataset.state : "none",
+    pending: Number(pending ? pending.dataset.count || 0 : 0),
+    refusal: !!error && !error.hidden && error.textContent.trim() !== "",
+    period: table ? Number(table.dataset.period) : -1,
+    ready: !!table && table.dataset.state === "ready",
+    rows,
+    openSockets: sockets.filter((s) => s.closedAt === null).length,
+  };
+}"""
+AGREES = f"""(exp) => {{
+  const s = ({SHOWN})(exp);
+  if ((s.badge === "connected") !== exp.connected) return false;
+  if (s.pending !== exp.pending || s.refusal !== exp.refusal) return false;
+  if (exp.connected && s.openSockets !== 1) return false;
+  if (!exp.loaded) return true;
+  if (!s.ready || s.period !== exp.period || s.rows.length !== exp.rows.length) return false;
+  return s.rows.every((r, i) => r === exp.rows[i]);
+}}"""
+
+
+class Divergence(AssertionError):
+    """The app broke a promise the model keeps: what was expected, what was seen."""
+
+
+class Explorer:
+    def __init__(self, world: World, model: Model, target: Target, evidence: Path) -> None:
+        self.world = world
+        self.model = model
+        self.target = target
+        self.evidence = evidence
+        self.steps: list[Step] = []
+        self.checks = 0
+        self.nonce = secrets.token_hex(2)
+
+    # -- the example's world --------------------------------------------------------------
+    def begin(self) -> None:
+        """The members this exploration writes to, made through the protocol."""
+        spans = self.model.calendar
+        ids = {}
+        with self.target.wire() as client:
+            for handle, (first, last) in MEMBERS.items():
+                echo = client.create(
+                    {
+                        "name": f"Explorer {handle} {self.nonce}",
+                        "position": "Cook",
+                        "department": "Kitchen",
+                        "startPeriod": spans[first].start.isoformat(),
+                        "endPeriod": spans[last].end.isoformat(),
+                    }
+                )
+                if echo["type"] != "STAFF_CREATE":
+                    raise RuntimeError(f"the server refused the exploration's member: {echo}")
+                ids[handle] = str(echo["payload"]["id"])
+        self.model.start(list(rows_by_id(self.target.rows()).values()))
+        for handle, staff_id in ids.items():
+            self.model.adopt(handle, staff_id)
+
+    def end(self) -> None:
+        """Close the browsers; the server runs again; the members made here are deleted."""
+        self.world.close()
+        app = self.target.app
+        if app is not None and app.proc is not None:
+            if app.proc.poll() is None:
+                app.thaw()
+            else:
+                app.restart()
+        with self.target.wire() as client:
+            for handle in self.model.live_handles():
+                staff_id = self.model.handles.get(handle)
+                if staff_id is not None:
+                    client.delete(staff_id)
+
+    # -- one step ---------------------------------------------------------------------------
+    def step(self, step: Step) -> None:
+        self.steps.append(step)
+        try:
+            self._perform(step)
+        except PlaywrightTimeout as exc:
+            raise Divergence(self._explain("the step to be possible", str(exc), SCREEN)) from None
+        self.check(RECONNECT_S if step.action in RECONNECTING else QUIET_S)
+
+    def _perform(self, step: Step) -> None:
+        m, w, a = self.model, self.world, step.args
+        p, t = step.profile, step.tab
+        match step.action:
+            case "open_profile":
+                m.profiles[p] = Profile(p)
+                self._opened(p, w.open_profile(p).name)
+            case "open_tab":
+                self._opened(p, w.open_tab(p).name)
+            case "reload":
+                w.reload(p, t)
+                self._opened(p, t)
+            case "close_tab":
+                w.close_tab(p, t)
+                del m.profiles[p].tabs[t]
+            case "go" | "key" | "burst":
+                if step.action == "go":
+                    w.go(p, t, a["period"])
+                    period = a["period"]
+                elif step.action == "key":
+                    w.key(p, t, a["delta"])
+                    period = m.tab(p, t).period + a["delta"]
+                else:
+                    w.burst(p, t, a["targets"])
+                    period = a["targets"][-1]
+                tab = m.tab(p, t)
+                tab.period = period
+                if not m.connected(p) and m.profiles[p].mode == "legacy":
+                    tab.loaded = False  # a legacy tab loads each period from the server
+            case "edit":
+                held = w.edit(p, t, self._id(a["handle"]), a["fields"])
+                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, held)))
+            case "move":
+                w.move(p, t, self._id(a["handle"]), a["first"], a["last"])
+                moved = {"first": a["first"], "last": a["last"]}
+                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, moved)))
+            case "create":
+                held = w.create(p, t, a["name"], a["position"], a["first"], a["last"])
+                fields = {"name": held["name"], "position": held["position"], "department": ""}
+                fields |= {"status": "active", "first": a["first"], "last": a["last"]}
+                self._write(p, t, Write("create", a["handle"], fields))
+            case "delete":
+                w.delete(p, t, self._id(a["handle"]))
+                self._write(p, t, Write("delete", a["handle"]))
+            case "offline":
+                w.offline(p)
+                m.profiles[p].offline = True
+                m.disconnect(p)
+            case "online":
+                w.online(p)
+                m.profiles[p].offline = False
+                if m.server_up:
+                    m.reconnect(p)
+            case "cut":
+                w.cut(p)
+            case "other_write":
+                self._other_write(a)
+            case "kill":
+                w.kill()
+                m.server_up = False
+                for name in m.profiles:
+                    m.disconnect(name)
+            case "restart":
+                w.restart()
+                m.server_up = True
+                for name, profile in m.profiles.items():
+                    if not profile.offline:
+                        m.reconnect(name)
+            case "freeze":
+                w.freeze(float(a["seconds"]))
+            case _:
+                raise ValueError(f"unknown step {step.action!r}")
+
+    def _id(self, handle: str) -> str:
+        return self.model.handles[handle]
+
+    def _opened(self, profile: str, tab: str) -> None:
+        """A page (re)loaded: its mode is the profile's, its period the page's own choice."""
+        m = self.model
+        mode = self.world.mode(profile, tab)
+        owner = m.profiles[profile]
+        if owner.mode is None:
+            owner.mode = mode
+        elif mode != owner.mode:
+            raise Divergence(
+                self._explain(
+                    f"profile {profile} to keep the mode the deployment gave it ({owner.mode})",
+                    f"tab {tab} opened in {mode} mode",
+                    MODE,
+                )
+            )
+        connected = m.connected(profile)
+        fresh = Tab(tab, 0, view=None if connected else {}, loaded=connected)
+        if connected:
+            self.world.tab(profile, tab).schedule.wait_ready(timeout_ms=RECONNECT_S * 1000)
+        fresh.period = self.world.period(profile, tab)
+        owner.tabs[tab] = fresh
+
+    def _changes(
+        self, p: str, t: str, args: dict[str, Any], held: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What the client sends: the fields whose value differs from the row it shows."""
+        row = self.model.holdings(p, t).get(self._id(args["handle"]))
+        changes = {k: v for k, v in held.items() if row is None or getattr(row, k) != v}
+        if "first" in changes or "last" in changes:  # a move sends both dates
+            changes |= {"first": held["first"], "last": held["last"]}
+        return changes
+
+    def _write(self, p: str, t: str, write: Write) -> None:
+        m = self.model
+        tab = m.tab(p, t)
+        if write.kind == "update" and not write.changes:
+            return  # nothing changed: nothing is sent
+        if m.connected(p):
+            tab.refusal_owed = m.apply(write) is not None
+        else:
+            tab.refusal_owed = False
+            tab.queued.append(write)
+            m.apply_locally(tab, write)
+
+    def _other_write(self, a: dict[str, Any]) -> None:
+        m, spans = self.model, self.model.calendar
+        kind, handle, changes = a["kind"], a["handle"], dict(a.get("changes") or {})
+        body = {k: v for k, v in changes.items() if k not in ("first", "last")}
+        if "first" in changes:
+            body["startPeriod"] = spans[changes["first"]].start.isoformat()
+            last = changes.get("last")
+            body["endPeriod"] = None if last is None else spans[last].end.isoformat()
+        staff_id = None if kind == "create" else m.handles[handle]
+        if kind == "create":
+            body.setdefault("department", "")
+            changes |= {"department": body["department"], "status": "active"}
+        answer = self.world.other_write(kind, staff_id, body)
+        refused = m.apply(Write(kind, handle, changes))
+        if (answer["type"] == "ERROR") != (refused is not None):
+            raise Divergence(
+                self._explain(
+                    f"the server to {'refuse' if refused else 'accept'} another user's {kind}"
+                    + (f" ({refused})" if refused else ""),
+                    f"its answer {str(answer)[:300]}",
+                    DATABASE,
+                )
+            )
+
+    # -- the promises ---------------------------------------------------------------------------
+    def check(self, timeout_s: float = QUIET_S) -> None:
+        for p, t in self.model.tabs():
+            self._check_tab(p, t, timeout_s)
+        if self.model.server_up:
+            self._check_database()
+
+    def _expected(self, p: Profile, t: Tab) -> dict[str, Any]:
+        m = self.model
+        rows = [[*r[:3], r[3]] for r in m.screen(p.name, t.name)]
+        import json
+
+        return {
+            "connected": m.connected(p.name),
+            "pending": len(t.queued),
+            "refusal": t.refusal_owed,
+            "loaded": t.loaded,
+            "period": t.period,
+            "rows": sorted(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows),
+        }
+
+    def _check_tab(self, p: Profile, t: Tab, timeout_s: float) -> None:
+        self.checks += 1
+        tab = self.world.tab(p.name, t.name)
+        exp = self._expected(p, t)
+        where = f"profile {p.name} tab {t.name} ({p.mode}, period {t.period})"
+        try:
+            tab.page.wait_for_function(AGREES, arg=exp, timeout=timeout_s * 1000)
+        except PlaywrightTimeout:
+            shown = tab.page.evaluate(SHOWN, exp)
+            raise Divergence(
+                self._explain(f"{where} to show {_brief(exp)}", _difference(exp, shown), SCREEN)
+            ) from None
+        if ran := tab.content_ran():
+            raise Divergence(self._explain(f"{where} to run no content", ran, CONTENT))
+        if tab.errors or tab.probe.errors():
+            errors = tab.errors + tab.probe.errors()
+            raise Divergence(self._explain(f"{where} to log no error", errors[:4], CONSOLE))
+        frames = tab.probe.disagreements()
+        if len(frames) > tab.frames_judged:
+            raise Divergence(
+                self._explain(
+                    f"{where}: label, chip and table to agree in every painted frame",
+                    frames[tab.frames_judged : tab.frames_judged + 3],
+                    FRAMES,
+                )
+            )
+
+    def _check_database(self) -> None:
+        self.checks += 1
+        m = self.model
+        periods = self.target.rows()
+        server = rows_by_id(periods)
+        strays = m.resolve(list(server.values()))
+        wrong: list[str] = [
+            f"{i}: a row the users never made (a write applied twice?)" for i in strays
+        ]
+        for staff_id, row in m.rows.items():
+            if staff_id not in server:
+                wrong.append(f"{_who(m, staff_id, row)}: missing (lost, or deleted by mistake)")
+                continue
+            held = row_from_server(server[staff_id], m.calendar)
+            if held.content() != row.content() or held.version != row.version:
+                wrong.append(
+                    f"{_who(m, staff_id, row)}: {_row(held)} v{held.version},"
+                    f" expected {_row(row)} v{row.version}"
+                )
+            elif _span(held, m) != _span(row, m):
+                wrong.append(
+                    f"{_who(m, staff_id, row)}: periods {_span(held, m)}, expected {_span(row, m)}"
+                )
+        for index, members in m.members(m.rows).items():
+            listed = {str(r["id"]) for r in periods.get(index, [])}
+            if listed != members:
+                wrong.append(
+                    f"period {index} lists {len(listed)} members, the rule gives {len(members)}"
+                    f" (extra {sorted(listed - members)[:3]}, missing {sorted(members - listed)[:3]})"
+                )
+        if wrong:
+            raise Divergence(
+                self._explain("the database to hold what the users wrote", wrong[:6], DATABASE)
+            )
+
+    def _explain(self, expected: str, seen: object, defects: tuple[str, ...]) -> str:
+        return explain(expected, seen, defects) + f"\nAfter these steps:\n{numbered(self.steps)}"
+
+
+def _who(m: Model, staff_id: str, row: Row) -> str:
+    handle = next((h for h, i in m.handles.items() if i == staff_id), staff_id)
+    return (
+        f"{handle} ({row.name[:20]!r})" if handle != staff_id else f"{staff_id} ({row.name[:20]!r})"
+    )
+
+
+def _row(row: Row) -> str:
+    return repr(row.content())
+
+
+def _span(row: Row, m: Model) -> list[int]:
+    return [s.index for s in m.calendar if row.in_period(s.index)]
+
+
+def _brief(exp: dict[str, Any]) -> str:
+    state = "connected" if exp["connected"] else "disconnected"
+    rows = f"{len(exp['rows'])} rows" if exp["loaded"] else "no data yet"
+    return f"{state}, {exp['pending']} pending, refusal {'shown' if exp['refusal'] else 'not shown'}, {rows}"
+
+
+def _difference(exp: dict[str, Any], shown: dict[str, Any]) -> str:
+    parts = [
+        f"badge {shown['badge']!r}, {shown['pending']} pending,"
+        f" refusal {'shown' if shown['refusal'] else 'not shown'},"
+        f" period {shown['period']} {'ready' if shown['ready'] else 'not ready'},"
+        f" {shown['openSockets']} open sockets"
+    ]
+    if exp["loaded"]:
+        missing = sorted(set(exp["rows"]) - set(shown["rows"]))
+        extra = sorted(set(shown["rows"]) - set(exp["rows"]))
+        if missing:
+            parts.append(f"missing rows {missing[:3]}")
+        if extra:
+            parts.append(f"rows not expected {extra[:3]}")
+    return "; ".join(parts)
+
+
+def wall() -> float:
+    return time.monotonic()

@@ -1,0 +1,73 @@
+"""The exploration's fixtures: the target its users explore and the session that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser
+
+from e2e.explore.session import ExploreSession
+from e2e.harness.options import SuiteConfig
+from e2e.harness.oracle import calendar_for_dataset
+from e2e.harness.target import Target, start_embedded
+
+
+@pytest.fixture(scope="session")
+def explore_target(suite_config: SuiteConfig, target: Target) -> Iterator[Target]:
+    """On the embedded target, an app of the exploration's own (its users create, delete,
+    kill and restart freely) that assigns modes as a deployment part-way through the
+    rollout does; a deployment (--base-url) is explored as it is."""
+    if target.app is None:
+        yield target
+        return
+    app = start_embedded(
+        suite_config,
+        suite_config.run_dir / "explore-app",
+        **{"prefetch-rollout": str(suite_config.explore_rollout)},
+    )
+    try:
+        yield Target(
+            app.base_url, app, calendar_for_dataset(suite_config.dataset, suite_config.periods)
+        )
+    finally:
+        if app.proc is not None and app.proc.poll() is None:
+            app.thaw()
+        app.stop()
+
+
+@pytest.fixture
+def explore_session(
+    browser: Browser,
+    browser_context_args: dict[str, Any],
+    suite_config: SuiteConfig,
+    explore_target: Target,
+) -> ExploreSession:
+    if explore_target.calendar is None:
+        pytest.skip(
+            "the target publishes no calendar (/config.json): the model cannot tell which"
+            " period a member belongs to"
+        )
+    return ExploreSession(browser, browser_context_args, explore_target, suite_config)
+
+
+SUMMARY_KEY = pytest.StashKey[list[str]]()
+
+
+def record_exploration(config: pytest.Config, session: ExploreSession, measure: Any) -> None:
+    """The exploration's figures as metrics, its summary in the artifacts and at the end of
+    the terminal report."""
+    measure("explore.sequences", session.examples, "count")
+    measure("explore.steps", session.steps, "count")
+    measure("explore.checks", session.checks, "count")
+    measure("explore.failures", 0 if session.failure is None else 1, "count")
+    session.folder.mkdir(parents=True, exist_ok=True)
+    (session.folder / "summary.txt").write_text(session.summary() + "\n", encoding="utf-8")
+    config.stash.setdefault(SUMMARY_KEY, []).append(session.summary())
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for text in config.stash.get(SUMMARY_KEY, []):
+        terminalreporter.write_sep("-", "exploration")
+        terminalreporter.write_line(text)

@@ -1,0 +1,341 @@
+"""Hypothesis' rules over the model: a rule is one user action, a precondition says when it
+makes sense, and every step is followed by the explorer's check of every promise. A failing
+sequence shrinks to a short one, which the session keeps as a replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as with_seed
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    rule,
+    run_state_machine_as_test,
+)
+
+from e2e.explore.explorer import Explorer
+from e2e.explore.model import STATUSES, TEXT_FIELDS
+from e2e.explore.session import BudgetSpent, ExploreSession
+from e2e.explore.steps import Step
+from e2e.explore.text import typed_text
+
+SMALL_WORLD = 5  # periods the members live in (0..4), so that users meet often
+PROFILES = ("A", "B", "C")
+TABS_PER_PROFILE = 3
+STEPS_PER_SEQUENCE = 12
+# How often each action is drawn (an action repeated is drawn more often). Hypothesis draws
+# the first one most in its early, simplest examples: an edit, the action most promises
+# are about.
+WEIGHTS = {
+    "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 2, "create": 2,
+    "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
+    "open_profile": 1, "burst": 1, "server": 1,
+}  # fmt: skip
+ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
+
+
+def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one exploration session."""
+    text = typed_text(session.config.text_limit)
+    periods = len(session.target.calendar or [])
+    small = min(SMALL_WORLD, periods)
+
+    class UsersExplored(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            session.check_budget()
+            self.explorer: Explorer = session.explorer()
+            self.explorer.begin()
+
+        # -- helpers ----------------------------------------------------------------------
+        @property
+        def m(self) -> Any:
+            return self.explorer.model
+
+        def do(self, step: Step) -> None:
+            session.count(self.explorer, step)
+            try:
+                self.explorer.step(step)
+            except Exception as exc:
+                session.failed(self.explorer, str(exc))
+                raise
+
+        def tabs(self, *, writable: bool = False, loaded: bool = False) -> list[tuple[str, str]]:
+            found = []
+            holder = self.m.queue_holder()
+            for p, t in self.m.tabs():
+                if loaded and not t.loaded:
+                    continue
+                if (
+                    writable
+                    and not self.m.connected(p.name)
+                    and holder not in (None, (p.name, t.name))
+                ):
+                    continue
+                found.append((p.name, t.name))
+            return found
+
+        def visible(self) -> list[tuple[str, str, str]]:
+            return [
+                (p, t, h)
+                for p, t in self.tabs(writable=True, loaded=True)
+                for h in self.m.visible_handles(p, t)
+            ]
+
+        def server_rows(self) -> list[str]:
+            return [h for h in self.m.live_handles() if h in self.m.handles]
+
+        # -- the world ----------------------------------------------------------------------
+        @initialize()
+        def open_two_profiles(self) -> None:
+            self.do(Step("open_profile", "A"))
+            self.do(Step("open_profile", "B"))
+
+        def open_profile(self, data: st.DataObject) -> None:
+            self.do(Step("open_profile", PROFILES[len(self.m.profiles)]))
+
+        def open_tab(self, data: st.DataObject) -> None:
+            choices = [
+                p.name
+                for p in self.m.profiles.values()
+                if self.m.connected(p.name) and len(p.tabs) < TABS_PER_PROFILE
+            ]
+            self.do(Step("open_tab", data.draw(st.sampled_from(choices), label="profile")))
+
+        def reload(self, data: st.DataObject) -> None:
+            choices = [(p.name, t.name) for p, t in self.m.tabs() if not t.queued]
+            p, t = data.draw(st.sampled_from(choices), label="tab")
+            self.do(Step("reload", p, t))
+
+        def close_tab(self, data: st.DataObject) -> None:
+            choices = [
+                (p.name, t.name) for p, t in self.m.tabs() if len(p.tabs) > 1 and not t.queued
+            ]
+            p, t = data.draw(st.sampled_from(choices), label="tab")
+            self.do(Step("close_tab", p, t))
+
+        # -- navigation ---------------------------------------------------------------------
+        def go(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.tabs()), label="tab")
+            period = data.draw(
+                st.one_of(st.integers(0, small - 1), st.integers(0, periods - 1)), label="period"
+            )
+            self.do(Step("go", p, t, {"period": period}))
+
+        def key(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.tabs()), label="tab")
+            current = self.m.tab(p, t).period
+            deltas = [d for d in (-1, 1) if 0 <= current + d < periods]
+            self.do(Step("key", p, t, {"delta": data.draw(st.sampled_from(deltas))}))
+
+        def burst(self, data: st.DataObject) -> None:
+            online = [(p, t) for p, t in self.tabs() if self.m.connected(p)]
+            p, t = data.draw(st.sampled_from(online), label="tab")
+            targets, current = [], self.m.tab(p, t).period
+            for _ in range(10):
+                nxt = data.draw(st.integers(0, periods - 2), label="switch")
+                current = nxt + (nxt >= current)
+                targets.append(current)
+            self.do(Step("burst", p, t, {"targets": targets}))
+
+        # -- writes through the screen -----------------------------------------------------------
+        def edit(self, data: st.DataObject) -> None:
+            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            names = data.draw(
+                st.lists(
+                    st.sampled_from((*TEXT_FIELDS, "status")), min_size=1, max_size=3, unique=True
+                ),
+                label="fields",
+            )
+            fields = {
+                f: data.draw(st.sampled_from(STATUSES) if f == "status" else text, label=f)
+                for f in names
+            }
+            self.do(Step("edit", p, t, {"handle": handle, "fields": fields}))
+
+        def move(self, data: st.DataObject) -> None:
+            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            first = data.draw(st.integers(0, small - 1), label="first")
+            last = data.draw(st.one_of(st.none(), st.integers(first, small - 1)), label="last")
+            self.do(Step("move", p, t, {"handle": handle, "first": first, "last": last}))
+
+        def create(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.tabs(writable=True, loaded=True)), label="tab")
+            first = data.draw(st.integers(0, small - 1), label="first")
+            last = data.draw(st.one_of(st.none(), st.integers(first, small - 1)), label="last")
+            args = {
+                "handle": self.m.next_handle(),
+                "name": data.draw(text, label="name"),
+                "position": data.draw(text, label="position"),
+                "first": first,
+                "last": last,
+            }
+            self.do(Step("create", p, t, args))
+
+        def delete(self, data: st.DataObject) -> None:
+            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            self.do(Step("delete", p, t, {"handle": handle}))
+
+        # -- the network ---------------------------------------------------------------------
+        def offline(self, data: st.DataObject) -> None:
+            choices = [p.name for p in self.m.profiles.values() if not p.offline]
+            self.do(Step("offline", data.draw(st.sampled_from(choices), label="profile")))
+
+        def online(self, data: st.DataObject) -> None:
+            choices = [p.name for p in self.m.profiles.values() if p.offline]
+            self.do(Step("online", data.draw(st.sampled_from(choices), label="profile")))
+
+        def cut(self, data: st.DataObject) -> None:
+            choices = [p for p in self.m.profiles if self.m.connected(p)]
+            self.do(Step("cut", data.draw(st.sampled_from(choices), label="profile")))
+
+        # -- another user, through the protocol --------------------------------------------------
+        def other_write(self, data: st.DataObject) -> None:
+            kind = data.draw(st.sampled_from(("update", "update", "move", "delete", "create")))
+            if kind == "create":
+                args = {
+                    "kind": "create",
+                    "handle": self.m.next_handle(),
+                    "changes": {
+                        "name": data.draw(text),
+                        "position": data.draw(text),
+                        "first": 0,
+                        "last": None,
+                    },
+                }
+            else:
+                queued = [w.handle for _, t in self.m.tabs() for w in t.queued]
+                mine = [h for h in self.server_rows() if h in queued]
+                pool = mine if mine and data.draw(st.booleans(), label="conflict") else None
+                handle = data.draw(st.sampled_from(pool or self.server_rows()), label="member")
+                if kind == "update":
+                    field = data.draw(st.sampled_from((*TEXT_FIELDS, "status")), label="field")
+                    value = data.draw(st.sampled_from(STATUSES) if field == "status" else text)
+                    changes: dict[str, Any] = {field: value}
+                elif kind == "move":
+                    first = data.draw(st.integers(0, small - 1), label="first")
+                    changes = {
+                        "first": first,
+                        "last": data.draw(
+                            st.one_of(st.none(), st.integers(first, small - 1)), label="last"
+                        ),
+                    }
+                else:
+                    changes = {}
+                args = {
+                    "kind": "update" if kind == "move" else kind,
+                    "handle": handle,
+                    "changes": changes,
+                }
+            self.do(Step("other_write", args=args))
+
+        # -- the server (embedded app only) ---------------------------------------------------
+        def server(self, data: st.DataObject) -> None:
+            if not self.m.server_up:
+                self.do(Step("restart"))
+            elif data.draw(st.booleans(), label="kill"):
+                self.do(Step("kill"))
+            else:
+                seconds = data.draw(st.sampled_from((1, 2, 4)), label="seconds")
+                self.do(Step("freeze", args={"seconds": seconds}))
+
+        # -- when each action makes sense ---------------------------------------------------
+        def possible(self, action: str) -> bool:
+            m = self.m
+            profiles = list(m.profiles.values())
+            match action:
+                case "open_profile":
+                    return m.server_up and len(profiles) < len(PROFILES)
+                case "open_tab":
+                    return any(
+                        m.connected(p.name) and len(p.tabs) < TABS_PER_PROFILE for p in profiles
+                    )
+                case "reload":
+                    return m.server_up and any(not t.queued for _, t in m.tabs())
+                case "close_tab":
+                    return any(len(p.tabs) > 1 and not t.queued for p, t in m.tabs())
+                case "go" | "key":
+                    return periods > 1
+                case "burst" | "cut":
+                    return periods > 1 and any(m.connected(p.name) for p in profiles)
+                case "edit" | "move" | "delete":
+                    return bool(self.visible())
+                case "create":
+                    return bool(self.tabs(writable=True, loaded=True))
+                case "offline":
+                    return any(not p.offline for p in profiles)
+                case "online":
+                    return any(p.offline for p in profiles)
+                case "other_write":
+                    return m.server_up and bool(self.server_rows())
+                case "server":
+                    return session.server_actions
+            raise ValueError(action)
+
+        @rule(data=st.data())
+        def act(self, data: st.DataObject) -> None:
+            """One user action, drawn by weight among those that make sense now."""
+            choices = [a for a in ACTIONS if self.possible(a)]
+            # a wide integer folded onto the choices: each drawn by its weight (a sampled_from
+            # would favour the first); shrinking still moves towards the first
+            action = choices[data.draw(st.integers(0, 2**20), label="action") % len(choices)]
+            getattr(self, action)(data)
+
+        def teardown(self) -> None:
+            explorer = getattr(self, "explorer", None)
+            if explorer is not None:
+                session.checks += explorer.checks
+                explorer.end()
+
+    return UsersExplored
+
+
+def explore(session: ExploreSession) -> None:
+    """Run Hypothesis until the exploring budget is spent; raises the shortest failure."""
+    machine = with_seed(session.config.explore_seed)(machine_for(session))
+    try:
+        _run(machine)
+    except BudgetSpent:
+        pass
+    except Exception:
+        # Hypothesis, stopped half-way by the budget, may object to the cut example
+        if not session.stopped:
+            raise
+    if session.failure is not None:
+        raise AssertionError(session.failure.message)
+
+
+def _run(machine: type[RuleBasedStateMachine]) -> None:
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=300,
+            stateful_step_count=STEPS_PER_SEQUENCE,
+            deadline=None,
+            database=None,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            report_multiple_bugs=False,
+        ),
+    )
+
+
+def replay(session: ExploreSession, steps: list[Step]) -> None:
+    """Run exactly these steps, checking every promise after each."""
+    explorer = session.explorer()
+    explorer.begin()
+    try:
+        for step in steps:
+            session.count(explorer, step)
+            try:
+                explorer.step(step)
+            except Exception as exc:
+                session.failed(explorer, str(exc))
+                raise
+    finally:
+        session.checks += explorer.checks
+        explorer.end()

@@ -1,0 +1,258 @@
+"""What every user should see: plain data, no browser and nothing from staffsync/.
+
+Written from the protocol and the test contract: the server's rows with their versions;
+each period's members by the suite's own oracle (e2e/harness/oracle.py); each browser
+profile's identity (the mode the deployment gave it) and tabs; each tab's period, its
+writes waiting for a connection, the view it holds while disconnected, and whether it owes
+the user a refusal. Writes are applied by the protocol's rules: a text field at most the
+contract's limit in characters, a name not blank, a write for a deleted member refused,
+an update raising the row's version by one, the last accepted write of a field winning."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from e2e.harness.oracle import Span, belongs
+
+TEXT_FIELDS = ("name", "position", "department")
+STATUSES = ("active", "on_leave", "inactive")
+
+
+@dataclass
+class Row:
+    id: str  # the server's id; a handle ("N1") until a create is seen in the database
+    name: str
+    position: str
+    department: str
+    status: str
+    first: int  # first period it belongs to
+    last: int | None  # last period, None: open-ended
+    version: int
+
+    def content(self) -> tuple[str, str, str, str]:
+        return (self.name, self.position, self.department, self.status)
+
+    def in_period(self, period: int) -> bool:
+        return self.first <= period and (self.last is None or period <= self.last)
+
+
+@dataclass
+class Write:
+    """One write as the user (or another user through the protocol) asked for it."""
+
+    kind: str  # update, create, delete
+    handle: str  # the member's handle (M1, N2, ...)
+    changes: dict[str, Any] = field(default_factory=dict)  # fields, or first/last periods
+
+
+@dataclass
+class Tab:
+    name: str
+    period: int
+    queued: list[Write] = field(default_factory=list)  # typed while disconnected
+    view: dict[str, Row] | None = None  # what it holds while disconnected
+    refusal_owed: bool = False  # its last write was refused: the refusal must show
+    loaded: bool = True  # a legacy tab moved while offline, or a page loaded offline: no data
+
+
+@dataclass
+class Profile:
+    name: str
+    mode: str | None = None  # as the deployment assigned it at the first load
+    offline: bool = False
+    tabs: dict[str, Tab] = field(default_factory=dict)
+
+
+def row_from_server(row: dict[str, Any], calendar: list[Span]) -> Row:
+    member_of = [s.index for s in calendar if belongs(row, s)]
+    last: int | None = member_of[-1] if member_of else -1
+    if row.get("endPeriod") is None and member_of and member_of[-1] == calendar[-1].index:
+        last = None
+    return Row(
+        id=str(row["id"]),
+        name=str(row["name"]),
+        position=str(row.get("position") or ""),
+        department=str(row.get("department") or ""),
+        status=str(row.get("status") or "active"),
+        first=member_of[0] if member_of else len(calendar),
+        last=last,
+        version=int(row.get("version") or 0),
+    )
+
+
+class Model:
+    def __init__(self, calendar: list[Span], text_limit: int | None) -> None:
+        self.calendar = calendar
+        self.text_limit = text_limit
+        self.rows: dict[str, Row] = {}  # id -> the server's row
+        self.handles: dict[str, str] = {}  # handle -> id (M1.., N1..)
+        self.unseen: dict[str, Row] = {}  # handle -> a created row not yet found by id
+        self.profiles: dict[str, Profile] = {}
+        self.server_up = True
+        self.created = 0
+
+    # -- the world ---------------------------------------------------------------------
+    def start(self, server_rows: list[dict[str, Any]]) -> None:
+        self.rows = {str(r["id"]): row_from_server(r, self.calendar) for r in server_rows}
+
+    def adopt(self, handle: str, staff_id: str) -> None:
+        self.handles[handle] = staff_id
+
+    def tabs(self) -> list[tuple[Profile, Tab]]:
+        return [(p, t) for p in self.profiles.values() for t in p.tabs.values()]
+
+    def tab(self, profile: str, tab: str) -> Tab:
+        return self.profiles[profile].tabs[tab]
+
+    def connected(self, profile: str) -> bool:
+        return self.server_up and not self.profiles[profile].offline
+
+    def queue_holder(self) -> tuple[str, str] | None:
+        """The one tab holding writes typed while disconnected (the model keeps to one, so
+        that the order in which queues are replayed is known)."""
+        for p, t in self.tabs():
+            if t.queued:
+                return p.name, t.name
+        return None
+
+    def row_of(self, handle: str) -> Row | None:
+        if handle in self.unseen:
+            return self.unseen[handle]
+        staff_id = self.handles.get(handle)
+        return None if staff_id is None else self.rows.get(staff_id)
+
+    def live_handles(self) -> list[str]:
+        return sorted(h for h in [*self.handles, *self.unseen] if self.row_of(h) is not None)
+
+    # -- what a tab should show --------------------------------------------------------
+    def holdings(self, profile: str, tab: str) -> dict[str, Row]:
+        """The rows a tab holds: the server's when connected, else its own view."""
+        t = self.tab(profile, tab)
+        if t.view is not None:
+            return t.view
+        return {**self.rows, **{f"new:{h}": r for h, r in self.unseen.items()}}
+
+    def screen(self, profile: str, tab: str) -> list[tuple[str, str, str, str]]:
+        """The rows (content) the tab must show on its period, in no particular order."""
+        period = self.tab(profile, tab).period
+        rows = self.holdings(profile, tab).values()
+        return sorted(r.content() for r in rows if r.in_period(period))
+
+    def visible_handles(self, profile: str, tab: str) -> list[str]:
+        """The exploration's members a user can click on this tab now."""
+        t = self.tab(profile, tab)
+        if not t.loaded:
+            return []
+        held = self.holdings(profile, tab)
+        shown = []
+        for handle in self.live_handles():
+            staff_id = self.handles.get(handle, f"new:{handle}")
+            row = held.get(staff_id)
+            if row is not None and row.in_period(t.period) and handle not in self.unseen:
+                shown.append(handle)
+        return shown
+
+    # -- writes --------------------------------------------------------------------------
+    def refusal(self, write: Write, rows: dict[str, Row]) -> str | None:
+        """Why the protocol refuses `write` against `rows`, or None when it is accepted."""
+        target = self._find(write.handle, rows)
+        if write.kind != "create" and target is None:
+            return "unknown or deleted member"
+        for name in TEXT_FIELDS:
+            value = write.changes.get(name)
+            if value is None:
+                continue
+            if self.text_limit is not None and len(value) > self.text_limit:
+                return f"{name} longer than {self.text_limit} characters"
+        if "name" in write.changes and not str(write.changes["name"]).strip():
+            return "blank name"
+        return None
+
+    def _find(self, handle: str, rows: dict[str, Row]) -> Row | None:
+        staff_id = self.handles.get(handle)
+        if staff_id is not None:
+            return rows.get(staff_id)
+        return rows.get(f"new:{handle}")
+
+    def apply(self, write: Write) -> str | None:
+        """Apply an accepted write to the server's rows; returns the refusal, if any."""
+        why = self.refusal(write, self.rows)
+        if why is not None:
+            return why
+        if write.kind == "create":
+            self.unseen[write.handle] = _changed(
+                Row(f"new:{write.handle}", "", "", "", "active", 0, None, 1), write.changes
+            )
+            return None
+        staff_id = self.handles[write.handle]
+        if write.kind == "delete":
+            del self.rows[staff_id]
+            return None
+        row = _changed(self.rows[staff_id], write.changes)
+        row.version += 1
+        self.rows[staff_id] = row
+        return None
+
+    def apply_locally(self, tab: Tab, write: Write) -> None:
+        """A write typed while disconnected: the tab shows it at once (optimistically)."""
+        assert tab.view is not None
+        key = self.handles.get(write.handle, f"new:{write.handle}")
+        if write.kind == "delete":
+            tab.view.pop(key, None)
+        elif write.kind == "create":
+            tab.view[key] = _changed(Row(key, "", "", "", "active", 0, None, 0), write.changes)
+        elif key in tab.view:
+            tab.view[key] = _changed(tab.view[key], write.changes)
+
+    def disconnect(self, profile: str) -> None:
+        for tab in self.profiles[profile].tabs.values():
+            if tab.view is None:
+                tab.view = copy.deepcopy(self.holdings(profile, tab.name))
+
+    def reconnect(self, profile: str) -> None:
+        """The profile's tabs resync and send what they queued, in order."""
+        for tab in self.profiles[profile].tabs.values():
+            tab.view = None
+            tab.loaded = True
+            refusals = [self.apply(write) for write in tab.queued]
+            if tab.queued:  # a refusal stays shown until the tab's next write
+                tab.refusal_owed = any(why is not None for why in refusals)
+            tab.queued = []
+
+    def members(self, rows: dict[str, Row]) -> dict[int, set[str]]:
+        return {
+            s.index: {i for i, r in rows.items() if r.in_period(s.index)} for s in self.calendar
+        }
+
+    def resolve(self, server_rows: list[dict[str, Any]]) -> list[str]:
+        """Give each created row its server id: an unknown row in the database with the
+        created content. Returns the ids of unknown rows that match no create (a create
+        applied twice, or a row from elsewhere)."""
+        strays = []
+        for raw in server_rows:
+            staff_id = str(raw["id"])
+            if staff_id in self.rows:
+                continue
+            row = row_from_server(raw, self.calendar)
+            match = next((h for h, r in self.unseen.items() if r.content() == row.content()), None)
+            if match is None:
+                strays.append(staff_id)
+                continue
+            created = self.unseen.pop(match)
+            created.id, created.version = staff_id, row.version
+            self.rows[staff_id] = created
+            self.handles[match] = staff_id
+        return strays
+
+    def next_handle(self) -> str:
+        self.created += 1
+        return f"N{self.created}"
+
+
+def _changed(row: Row, changes: dict[str, Any]) -> Row:
+    new = copy.copy(row)
+    for key, value in changes.items():
+        setattr(new, key, value)
+    return new

@@ -1,0 +1,162 @@
+"""One exploration: Hypothesis' budget, what was explored, and a failure's replay."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser
+
+from e2e.explore.explorer import Explorer
+from e2e.explore.model import Model
+from e2e.explore.steps import Step, numbered, save
+from e2e.explore.text import MARKER, looks_like_markup
+from e2e.explore.world import World
+from e2e.harness.options import SuiteConfig
+from e2e.harness.target import Target
+
+TEXT_ACTIONS = ("edit", "create", "other_write")
+
+
+class BudgetSpent(BaseException):
+    """Not a failure: the exploration's time is up. A BaseException, so that Hypothesis
+    ends its run at once instead of taking it for a failing example."""
+
+
+@dataclass
+class Failure:
+    steps: list[Step]
+    message: str
+    evidence: list[str]
+
+
+@dataclass
+class ExploreSession:
+    browser: Browser
+    context_args: dict[str, Any]
+    target: Target
+    config: SuiteConfig
+    started: float = field(default_factory=time.monotonic)
+    failed_at: float | None = None
+    examples: int = 0
+    steps: int = 0
+    checks: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+    pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    failure: Failure | None = None
+    stopped: str = ""  # why exploring ended before Hypothesis did: its budget
+
+    @property
+    def server_actions(self) -> bool:
+        return self.target.app is not None
+
+    @property
+    def folder(self) -> Path:
+        return self.config.run_dir / "explore"
+
+    def check_budget(self) -> None:
+        """Before a new example: stop when exploring, or shrinking a failure, is over."""
+        now = time.monotonic()
+        if self.failed_at is not None:
+            if now - self.failed_at > self.config.explore_shrink_seconds:
+                self.stopped = "shrinking"
+        elif now - self.started > self.config.explore_seconds:
+            self.stopped = "exploring"
+        if self.stopped:
+            raise BudgetSpent(self.stopped)
+
+    def explorer(self) -> Explorer:
+        model = Model(self.target.calendar or [], self.config.text_limit)
+        world = World(self.browser, self.context_args, self.target)
+        self.examples += 1
+        return Explorer(world, model, self.target, self.folder)
+
+    def count(self, explorer: Explorer, step: Step) -> None:
+        self.steps += 1
+        self.actions[step.action] += 1
+        if step.action in TEXT_ACTIONS:
+            texts = [v for v in _texts(step.args)]
+            for kind in sorted({k for text in texts for k in content_kinds(text)}):
+                self.pairs[(step.action, kind)] += 1
+
+    def failed(self, explorer: Explorer, message: str) -> None:
+        """Keep this failing example when it is the shortest so far (Hypothesis shrinks
+        towards shorter ones)."""
+        if self.failed_at is None:
+            self.failed_at = time.monotonic()
+        if self.failure is not None and len(explorer.steps) > len(self.failure.steps):
+            return
+        evidence = explorer.world.keep_evidence(self.folder / "failure")
+        self.failure = Failure(list(explorer.steps), message, evidence)
+
+    def write_replay(self) -> Path | None:
+        if self.failure is None:
+            return None
+        path = self.folder / "replay.json"
+        save(path, self.failure.steps, self.facts())
+        return path
+
+    def facts(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "seed": c.explore_seed,
+            "target": c.base_url or "embedded",
+            "client": c.client if c.embedded else "deployment",
+            "defect": c.defect,
+            "rollout": c.explore_rollout if c.embedded else None,
+            "textLimit": c.text_limit,
+        }
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{a} {n}" for a, n in self.actions.most_common())
+        pairs = ", ".join(f"{a} x {k}" for a, k in sorted(self.pairs))
+        return (
+            f"explored {self.examples} sequences, {self.steps} steps, {self.checks} checks"
+            f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed})\n"
+            f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}"
+        )
+
+    def failure_report(self, replay: Path | None) -> str:
+        assert self.failure is not None
+        run = self.config.run_dir
+        return (
+            f"{self.failure.message.split(chr(10) + 'After these steps:')[0]}\n"
+            f"Shortest sequence found ({len(self.failure.steps)} steps):\n"
+            f"{numbered(self.failure.steps)}\n"
+            f"Replay: pytest e2e/test_explore.py --explore-replay {replay} [--headed --slowmo 300]"
+            f"\n    or: pytest e2e/test_explore.py --explore-seed {self.config.explore_seed}"
+            f"\nEvidence: {self.folder / 'failure'} (screenshot, console and the probe's frames of"
+            f" each tab); the run: {run}"
+        )
+
+
+def _texts(args: dict[str, Any]) -> list[str]:
+    values = [*args.get("fields", {}).values(), *(args.get("changes") or {}).values()]
+    values += [args[k] for k in ("name", "position") if k in args]
+    return [v for v in values if isinstance(v, str) and v not in ("active", "on_leave", "inactive")]
+
+
+def content_kinds(text: str) -> set[str]:
+    """What kind of text a value is, for the action x content coverage."""
+    kinds = set()
+    if MARKER in text or looks_like_markup(text):
+        kinds.add("markup")
+    if any(ord(c) > 0x2E80 and unicodedata.category(c).startswith("L") for c in text):
+        kinds.add("cjk/hangul/kana")
+    if any(unicodedata.bidirectional(c) in ("R", "AL") for c in text):
+        kinds.add("right-to-left")
+    if any(unicodedata.category(c) == "So" or c == "\u200d" for c in text):
+        kinds.add("emoji")
+    if any(unicodedata.combining(c) for c in text):
+        kinds.add("combining marks")
+    if text != text.strip():
+        kinds.add("spaces around")
+    if len(text) >= 100:
+        kinds.add("at or over the limit")
+    if not kinds:
+        kinds.add("plain" if text.isascii() else "other scripts")
+    return kinds

@@ -1,0 +1,242 @@
+"""The exploration's driver: real browser profiles and tabs on the target, each action a user
+(or the server's operator) takes, and what each tab shows. No judgement here: the explorer
+compares what this reports with the model."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Frame, Page
+
+from e2e.harness.pacing import Pacer
+from e2e.harness.target import Target
+from e2e.harness.wire import Frame as WireFrame
+from e2e.pages.schedule_page import SchedulePage
+from e2e.probes import page_probe
+from e2e.probes.faults import SocketControl
+from e2e.probes.page_probe import PageProbe
+
+# Installed in every page before the app: content that runs as script calls it.
+SENTINEL = """(() => {
+  const ran = [];
+  Object.defineProperty(window, "__ssContentRan", { value: ran });
+  window.__ssSentinel = (tag) => { ran.push(String(tag)); };
+})();"""
+# What the browser itself reports while the server or the network is away: not the app's.
+NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
+
+
+@dataclass
+class Tab:
+    name: str
+    page: Page
+    schedule: SchedulePage
+    probe: PageProbe
+    errors: list[str] = field(default_factory=list)
+    caused_by_content: list[str] = field(default_factory=list)  # dialogs, navigations
+    loading: bool = False  # a navigation the driver started (goto, reload)
+    frames_judged: int = 0  # disagreeing frames already reported
+
+    def content_ran(self) -> list[str]:
+        ran: list[str] = self.page.evaluate("() => [...(window.__ssContentRan || [])]")
+        return ran + self.caused_by_content
+
+
+@dataclass
+class BrowserProfile:
+    name: str
+    context: BrowserContext
+    control: SocketControl
+    tabs: dict[str, Tab] = field(default_factory=dict)
+    opened: int = 0
+
+
+class World:
+    def __init__(self, browser: Browser, context_args: dict[str, Any], target: Target) -> None:
+        self.browser = browser
+        self.context_args = {**context_args, "base_url": target.base_url}
+        self.target = target
+        self.profiles: dict[str, BrowserProfile] = {}
+
+    # -- profiles and tabs ---------------------------------------------------------------
+    def open_profile(self, name: str) -> Tab:
+        context = self.browser.new_context(**self.context_args)
+        control = SocketControl(context)  # routing first: the probe's wrapper is outermost
+        page_probe.install(context)
+        context.add_init_script(script=SENTINEL)
+        self.profiles[name] = BrowserProfile(name, context, control)
+        return self.open_tab(name)
+
+    def open_tab(self, profile: str) -> Tab:
+        p = self.profiles[profile]
+        p.opened += 1
+        page = p.context.new_page()
+        tab = Tab(str(p.opened), page, SchedulePage(page), PageProbe(page))
+        p.tabs[tab.name] = tab
+        if p.control.page is None or p.control.page.is_closed():
+            p.control.page = page
+        self._listen(tab)
+        self._load(tab, lambda: page.goto("/"))
+        return tab
+
+    def _listen(self, tab: Tab) -> None:
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and not message.text.startswith(NETWORK_NOISE):
+                tab.errors.append(message.text)
+
+        def on_dialog(dialog: Dialog) -> None:
+            if dialog.type != "confirm":  # the app's own confirm() is answered OK
+                tab.caused_by_content.append(f"a {dialog.type}() dialog: {dialog.message!r}")
+            dialog.accept()
+
+        def on_navigated(frame: Frame) -> None:
+            if frame == tab.page.main_frame and not tab.loading:
+                tab.caused_by_content.append(f"the page navigated to {frame.url}")
+
+        tab.page.on("console", on_console)
+        tab.page.on("dialog", on_dialog)
+        tab.page.on("pageerror", lambda exc: tab.errors.append(f"page error: {exc}"))
+        tab.page.on("framenavigated", on_navigated)
+
+    def _load(self, tab: Tab, go: Any) -> None:
+        tab.loading = True
+        try:
+            go()
+            tab.page.get_by_test_id("app-mode").wait_for(state="attached", timeout=30_000)
+            tab.page.wait_for_function(
+                "() => document.querySelector('[data-testid=\"app-mode\"]').dataset.mode",
+                timeout=30_000,
+            )
+        finally:
+            tab.loading = False
+        tab.frames_judged = 0
+
+    def reload(self, profile: str, tab: str) -> None:
+        t = self.tab(profile, tab)
+        self._load(t, t.page.reload)
+
+    def close_tab(self, profile: str, tab: str) -> None:
+        p = self.profiles[profile]
+        closing = p.tabs.pop(tab)
+        closing.page.close()
+        if p.control.page is closing.page:
+            p.control.page = next(iter(p.tabs.values())).page
+
+    def tab(self, profile: str, tab: str) -> Tab:
+        return self.profiles[profile].tabs[tab]
+
+    def mode(self, profile: str, tab: str) -> str:
+        shown = self.tab(profile, tab).page.get_by_test_id("app-mode").get_attribute("data-mode")
+        return str(shown or "")
+
+    def period(self, profile: str, tab: str) -> int:
+        raw = self.tab(profile, tab).schedule.table.get_attribute("data-period")
+        return int(raw) if raw is not None and raw.lstrip("-").isdigit() else 0
+
+    # -- a user's actions --------------------------------------------------------------------
+    def go(self, profile: str, tab: str, period: int) -> None:
+        self.tab(profile, tab).schedule.go_to_period(period)
+
+    def key(self, profile: str, tab: str, delta: int) -> None:
+        schedule = self.tab(profile, tab).schedule
+        schedule.page.keyboard.press("ArrowRight" if delta > 0 else "ArrowLeft")
+
+    def burst(self, profile: str, tab: str, targets: list[int]) -> None:
+        """Ten switches in one second, by the period strip."""
+        schedule, pacer = self.tab(profile, tab).schedule, Pacer(0.1)
+        for target in targets:
+            pacer.next_turn()
+            schedule.go_to_period(target)
+
+    def edit(self, profile: str, tab: str, staff_id: str, fields: dict[str, str]) -> dict[str, str]:
+        schedule = self.tab(profile, tab).schedule
+        held = schedule.begin_edit(staff_id, fields)
+        schedule.save_edit()
+        return held
+
+    def move(self, profile: str, tab: str, staff_id: str, first: int, last: int | None) -> None:
+        self.tab(profile, tab).schedule.move_staff(staff_id, first, last)
+
+    def create(
+        self, profile: str, tab: str, name: str, position: str, first: int, last: int | None
+    ) -> dict[str, str]:
+        return self.tab(profile, tab).schedule.create_staff(name, position, first, last)
+
+    def delete(self, profile: str, tab: str, staff_id: str) -> None:
+        self.tab(profile, tab).schedule.delete_staff(staff_id)
+
+    # -- faults --------------------------------------------------------------------------
+    def offline(self, profile: str) -> None:
+        self.profiles[profile].control.begin_outage()
+
+    def online(self, profile: str) -> None:
+        self.profiles[profile].control.end_outage()
+
+    def cut(self, profile: str) -> None:
+        self.profiles[profile].control.cut()
+
+    def kill(self) -> None:
+        self.target.require_app().kill()
+
+    def restart(self) -> None:
+        self.target.require_app().restart()
+
+    def freeze(self, seconds: float) -> None:
+        app = self.target.require_app()
+        app.freeze()
+        try:
+            # the length of the freeze is the fault itself; events keep reaching Playwright
+            some_page = next(t.page for p in self.profiles.values() for t in p.tabs.values())
+            until = time.monotonic() + seconds
+            while (left := until - time.monotonic()) > 0:
+                some_page.wait_for_timeout(min(250.0, left * 1000))
+        finally:
+            app.thaw()
+
+    # -- another user, through the protocol ------------------------------------------------
+    def other_write(self, kind: str, staff_id: str | None, body: dict[str, Any]) -> WireFrame:
+        with self.target.wire() as client:
+            if kind == "create":
+                return client.create(body)
+            if kind == "delete":
+                assert staff_id is not None
+                return client.delete(staff_id)
+            assert staff_id is not None
+            return client.update(staff_id, body)
+
+    # -- evidence --------------------------------------------------------------------------
+    def keep_evidence(self, folder: Path) -> list[str]:
+        """Each open tab's screenshot, console and the probe's frames; returns the files."""
+        folder.mkdir(parents=True, exist_ok=True)
+        kept: list[str] = []
+        for p in self.profiles.values():
+            for t in p.tabs.values():
+                stem = folder / f"profile-{p.name}-tab-{t.name}"
+                try:
+                    t.page.screenshot(path=f"{stem}.png", full_page=True)
+                    frames = {
+                        "shown": t.probe.describe(),
+                        "console": t.errors,
+                        "contentRan": t.content_ran(),
+                        "sent": [w.__dict__ for w in t.probe.writes()],
+                        "received": [r.__dict__ for r in t.probe.received()],
+                        "sockets": [s.__dict__ for s in t.probe.sockets()],
+                    }
+                except Exception as exc:  # a closed or crashed page: keep what there is
+                    frames = {"unreadable": str(exc), "console": t.errors}
+                Path(f"{stem}.json").write_text(json.dumps(frames, indent=1, ensure_ascii=False))
+                kept += [f"{stem}.png", f"{stem}.json"]
+        return kept
+
+    def close(self) -> None:
+        for p in self.profiles.values():
+            try:
+                p.context.close()
+            except Exception as exc:  # already gone with its browser
+                if "closed" not in str(exc).lower():
+                    raise
+        self.profiles.clear()
