@@ -30,8 +30,8 @@ def test_users_should_see_what_the_model_says(
     session = explore_session
     try:
         if suite_config.explore_replay is not None:
-            steps, _ = load(suite_config.explore_replay)
-            machine.replay(session, steps)
+            steps, facts = load(suite_config.explore_replay)
+            machine.replay(session, steps, facts.get("identities") or {})
         else:
             machine.explore(session)
     except Exception:

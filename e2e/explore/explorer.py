@@ -24,14 +24,17 @@ MEMBERS = {"M1": (0, 1), "M2": (1, 3), "M3": (0, 0)}
 RECONNECTING = frozenset({"online", "cut", "restart", "freeze"})
 QUIET_S, RECONNECT_S = 6.0, 15.0
 
-# The promises and the defect classes that break each.
-SCREEN = ("F5", "F6", "F7", "F8", "F14", "F16", "F23", "F24", "F25", "F27", "F28", "F30")
-DATABASE = ("F8", "F9", "F16", "F17", "F26", "F27", "F30")
-MODE = ("F29",)
-CONTENT = ("F28",)
-CONSOLE = ("F13", "F15", "F28")
-FRAMES = ("F19",)
-
+# The promises, and the defect classes that break each. "step": the screen did not let the
+# user do what the model says it shows (a row or a control missing).
+BROKEN_BY = {
+    "screen": ("F5", "F6", "F7", "F8", "F14", "F16", "F23", "F24", "F25", "F27", "F28", "F30"),
+    "step": ("F5", "F6", "F7", "F8", "F13", "F16", "F25", "F30"),
+    "database": ("F8", "F9", "F16", "F17", "F26", "F27", "F30"),
+    "mode": ("F29",),
+    "content": ("F28",),
+    "console": ("F13", "F15", "F28"),
+    "frames": ("F19",),
+}
 SHOWN = """(exp) => {
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const table = q("staff-table"), badge = q("connection-badge");
@@ -64,12 +67,27 @@ AGREES = f"""(exp) => {{
 
 
 class Divergence(AssertionError):
-    """The app broke a promise the model keeps: what was expected, what was seen."""
+    """The app broke a promise the model keeps: what was expected, what was seen, and
+    which promise (screen, database, mode, content, console, frames; step: an action the
+    screen did not allow)."""
+
+    def __init__(self, message: str, promise: str) -> None:
+        super().__init__(message)
+        self.promise = promise
 
 
 class Explorer:
-    def __init__(self, world: World, model: Model, target: Target, evidence: Path) -> None:
+    def __init__(
+        self,
+        world: World,
+        model: Model,
+        target: Target,
+        evidence: Path,
+        identities: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.world = world
+        # profile -> its storage state when first opened: given by a replay, else new
+        self.identities: dict[str, dict[str, Any]] = dict(identities or {})
         self.model = model
         self.target = target
         self.evidence = evidence
@@ -121,7 +139,7 @@ class Explorer:
         try:
             self._perform(step)
         except PlaywrightTimeout as exc:
-            raise Divergence(self._explain("the step to be possible", str(exc), SCREEN)) from None
+            raise self._diverge("the step to be possible", str(exc), "step") from None
         self.check(RECONNECT_S if step.action in RECONNECTING else QUIET_S)
 
     def _perform(self, step: Step) -> None:
@@ -130,7 +148,8 @@ class Explorer:
         match step.action:
             case "open_profile":
                 m.profiles[p] = Profile(p)
-                self._opened(p, w.open_profile(p).name)
+                self._opened(p, w.open_profile(p, self.identities.get(p)).name)
+                self.identities.setdefault(p, w.identity(p))
             case "open_tab":
                 self._opened(p, w.open_tab(p).name)
             case "reload":
@@ -151,8 +170,10 @@ class Explorer:
                     period = a["targets"][-1]
                 tab = m.tab(p, t)
                 tab.period = period
-                if not m.connected(p) and m.profiles[p].mode == "legacy":
-                    tab.loaded = False  # a legacy tab loads each period from the server
+                if not m.connected(p):
+                    tab.moved_offline = True
+                    if m.profiles[p].mode == "legacy":
+                        tab.loaded = False  # a legacy tab loads each period from the server
             case "edit":
                 held = w.edit(p, t, self._id(a["handle"]), a["fields"])
                 self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, held)))
@@ -208,12 +229,10 @@ class Explorer:
         if owner.mode is None:
             owner.mode = mode
         elif mode != owner.mode:
-            raise Divergence(
-                self._explain(
-                    f"profile {profile} to keep the mode the deployment gave it ({owner.mode})",
-                    f"tab {tab} opened in {mode} mode",
-                    MODE,
-                )
+            raise self._diverge(
+                f"profile {profile} to keep the mode the deployment gave it ({owner.mode})",
+                f"tab {tab} opened in {mode} mode",
+                "mode",
             )
         connected = m.connected(profile)
         fresh = Tab(tab, 0, view=None if connected else {}, loaded=connected)
@@ -259,13 +278,11 @@ class Explorer:
         answer = self.world.other_write(kind, staff_id, body)
         refused = m.apply(Write(kind, handle, changes))
         if (answer["type"] == "ERROR") != (refused is not None):
-            raise Divergence(
-                self._explain(
-                    f"the server to {'refuse' if refused else 'accept'} another user's {kind}"
-                    + (f" ({refused})" if refused else ""),
-                    f"its answer {str(answer)[:300]}",
-                    DATABASE,
-                )
+            raise self._diverge(
+                f"the server to {'refuse' if refused else 'accept'} another user's {kind}"
+                + (f" ({refused})" if refused else ""),
+                f"its answer {str(answer)[:300]}",
+                "database",
             )
 
     # -- the promises ---------------------------------------------------------------------------
@@ -298,22 +315,20 @@ class Explorer:
             tab.page.wait_for_function(AGREES, arg=exp, timeout=timeout_s * 1000)
         except PlaywrightTimeout:
             shown = tab.page.evaluate(SHOWN, exp)
-            raise Divergence(
-                self._explain(f"{where} to show {_brief(exp)}", _difference(exp, shown), SCREEN)
+            raise self._diverge(
+                f"{where} to show {_brief(exp)}", _difference(exp, shown), "screen"
             ) from None
         if ran := tab.content_ran():
-            raise Divergence(self._explain(f"{where} to run no content", ran, CONTENT))
+            raise self._diverge(f"{where} to run no content", ran, "content")
         if tab.errors or tab.probe.errors():
             errors = tab.errors + tab.probe.errors()
-            raise Divergence(self._explain(f"{where} to log no error", errors[:4], CONSOLE))
+            raise self._diverge(f"{where} to log no error", errors[:4], "console")
         frames = tab.probe.disagreements()
         if len(frames) > tab.frames_judged:
-            raise Divergence(
-                self._explain(
-                    f"{where}: label, chip and table to agree in every painted frame",
-                    frames[tab.frames_judged : tab.frames_judged + 3],
-                    FRAMES,
-                )
+            raise self._diverge(
+                f"{where}: label, chip and table to agree in every painted frame",
+                frames[tab.frames_judged : tab.frames_judged + 3],
+                "frames",
             )
 
     def _check_database(self) -> None:
@@ -342,17 +357,17 @@ class Explorer:
         for index, members in m.members(m.rows).items():
             listed = {str(r["id"]) for r in periods.get(index, [])}
             if listed != members:
+                extra, missing = sorted(listed - members)[:3], sorted(members - listed)[:3]
                 wrong.append(
                     f"period {index} lists {len(listed)} members, the rule gives {len(members)}"
-                    f" (extra {sorted(listed - members)[:3]}, missing {sorted(members - listed)[:3]})"
+                    f" (extra {extra}, missing {missing})"
                 )
         if wrong:
-            raise Divergence(
-                self._explain("the database to hold what the users wrote", wrong[:6], DATABASE)
-            )
+            raise self._diverge("the database to hold what the users wrote", wrong[:6], "database")
 
-    def _explain(self, expected: str, seen: object, defects: tuple[str, ...]) -> str:
-        return explain(expected, seen, defects) + f"\nAfter these steps:\n{numbered(self.steps)}"
+    def _diverge(self, expected: str, seen: object, promise: str) -> Divergence:
+        message = explain(expected, seen, BROKEN_BY[promise])
+        return Divergence(f"{message}\nAfter these steps:\n{numbered(self.steps)}", promise)
 
 
 def _who(m: Model, staff_id: str, row: Row) -> str:
@@ -373,7 +388,8 @@ def _span(row: Row, m: Model) -> list[int]:
 def _brief(exp: dict[str, Any]) -> str:
     state = "connected" if exp["connected"] else "disconnected"
     rows = f"{len(exp['rows'])} rows" if exp["loaded"] else "no data yet"
-    return f"{state}, {exp['pending']} pending, refusal {'shown' if exp['refusal'] else 'not shown'}, {rows}"
+    refusal = "shown" if exp["refusal"] else "not shown"
+    return f"{state}, {exp['pending']} pending, refusal {refusal}, {rows}"
 
 
 def _difference(exp: dict[str, Any], shown: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ sequence shrinks to a short one, which the session keeps as a replay."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -15,10 +16,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from playwright.sync_api import Error as PlaywrightError
 
-from e2e.explore.explorer import Explorer
+from e2e.explore.explorer import Divergence, Explorer
 from e2e.explore.model import STATUSES, TEXT_FIELDS
-from e2e.explore.session import BudgetSpent, ExploreSession
+from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
 from e2e.explore.text import typed_text
 
@@ -30,7 +32,7 @@ STEPS_PER_SEQUENCE = 12
 # the first one most in its early, simplest examples: an edit, the action most promises
 # are about.
 WEIGHTS = {
-    "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 2, "create": 2,
+    "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1,
 }  # fmt: skip
@@ -48,6 +50,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             super().__init__()
             session.check_budget()
             self.explorer: Explorer = session.explorer()
+            self.conflicts = False  # another user wrote a member whose edit waits offline
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
@@ -60,14 +63,14 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             try:
                 self.explorer.step(step)
             except Exception as exc:
-                session.failed(self.explorer, str(exc))
+                session.failed(self.explorer, exc)
                 raise
 
         def tabs(self, *, writable: bool = False, loaded: bool = False) -> list[tuple[str, str]]:
             found = []
             holder = self.m.queue_holder()
             for p, t in self.m.tabs():
-                if loaded and not t.loaded:
+                if loaded and not t.usable:
                     continue
                 if (
                     writable
@@ -78,12 +81,16 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 found.append((p.name, t.name))
             return found
 
-        def visible(self) -> list[tuple[str, str, str]]:
-            return [
+        def visible(self, offline_first: bool = False) -> list[tuple[str, str, str]]:
+            """(profile, tab, member) a user can click; with `offline_first`, only those of
+            disconnected tabs when there are any (an edit waiting for the network)."""
+            found = [
                 (p, t, h)
                 for p, t in self.tabs(writable=True, loaded=True)
                 for h in self.m.visible_handles(p, t)
             ]
+            offline = [v for v in found if not self.m.connected(v[0])]
+            return offline if offline_first and offline else found
 
         def server_rows(self) -> list[str]:
             return [h for h in self.m.live_handles() if h in self.m.handles]
@@ -143,7 +150,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         # -- writes through the screen -----------------------------------------------------------
         def edit(self, data: st.DataObject) -> None:
-            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            p, t, handle = data.draw(st.sampled_from(self.visible(offline_first=True)))
             names = data.draw(
                 st.lists(
                     st.sampled_from((*TEXT_FIELDS, "status")), min_size=1, max_size=3, unique=True
@@ -187,6 +194,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         def online(self, data: st.DataObject) -> None:
             choices = [p.name for p in self.m.profiles.values() if p.offline]
             self.do(Step("online", data.draw(st.sampled_from(choices), label="profile")))
+            self.conflicts = False
 
         def cut(self, data: st.DataObject) -> None:
             choices = [p for p in self.m.profiles if self.m.connected(p)]
@@ -209,8 +217,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             else:
                 queued = [w.handle for _, t in self.m.tabs() for w in t.queued]
                 mine = [h for h in self.server_rows() if h in queued]
-                pool = mine if mine and data.draw(st.booleans(), label="conflict") else None
-                handle = data.draw(st.sampled_from(pool or self.server_rows()), label="member")
+                handle = data.draw(st.sampled_from(mine or self.server_rows()), label="member")
+                self.conflicts = bool(mine)
                 if kind == "update":
                     field = data.draw(st.sampled_from((*TEXT_FIELDS, "status")), label="field")
                     value = data.draw(st.sampled_from(STATUSES) if field == "status" else text)
@@ -275,13 +283,29 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                     return session.server_actions
             raise ValueError(action)
 
+        def meetings(self) -> list[str]:
+            """Extra weight where users meet: while a user is offline, an edit of theirs;
+            while it waits, a colleague's write of the same people; after that, the way
+            back online."""
+            m = self.m
+            waiting = [w.handle for _, t in m.tabs() for w in t.queued]
+            if self.conflicts:
+                return ["online"] * 6
+            if waiting:
+                return ["other_write"] * 6
+            if any(p.offline for p in m.profiles.values()) and self.visible():
+                return ["edit"] * 8
+            return []
+
         @rule(data=st.data())
         def act(self, data: st.DataObject) -> None:
             """One user action, drawn by weight among those that make sense now."""
-            choices = [a for a in ACTIONS if self.possible(a)]
-            # a wide integer folded onto the choices: each drawn by its weight (a sampled_from
-            # would favour the first); shrinking still moves towards the first
-            action = choices[data.draw(st.integers(0, 2**20), label="action") % len(choices)]
+            choices = [a for a in ACTIONS if self.possible(a)] + self.meetings()
+            # a wide integer, scattered (Hypothesis draws small ones most in its early
+            # examples) and folded onto the choices: each drawn by its weight; shrinking
+            # still moves towards 0, the first choice
+            drawn = data.draw(st.integers(0, 2**20), label="action")
+            action = choices[(drawn * 2654435761) % 2**32 % len(choices)]
             getattr(self, action)(data)
 
         def teardown(self) -> None:
@@ -301,11 +325,56 @@ def explore(session: ExploreSession) -> None:
     except BudgetSpent:
         pass
     except Exception:
-        # Hypothesis, stopped half-way by the budget, may object to the cut example
-        if not session.stopped:
+        # Hypothesis, stopped half-way by the budget, may object to the cut example; a
+        # failure that did not repeat on replay is reported by the shortest run that failed
+        if not session.stopped and session.failure is None:
             raise
     if session.failure is not None:
+        minimise(session)
         raise AssertionError(session.failure.message)
+
+
+def minimise(session: ExploreSession) -> None:
+    """Replay the shortest failing sequence, then delete one step at a time (the latest
+    first) while the replay still breaks the same promise: concrete steps, the profiles with
+    the identities the failing run had, until the shrinking budget is spent."""
+    failure = session.failure
+    assert failure is not None
+    deadline = session.shrink_deadline()
+    kept = _attempt(session, failure.steps, failure)
+    if kept is None:
+        return  # it did not fail again: reported as found, without "fails again"
+    index = len(kept.steps) - 2  # the step that broke the promise stays
+    while index >= 1 and time.monotonic() < deadline:
+        candidate = kept.steps[:index] + kept.steps[index + 1 :]
+        found = _attempt(session, candidate, kept)
+        if found is not None:
+            kept = found
+        index = min(index, len(kept.steps) - 1) - 1
+    session.failure = kept
+
+
+def _attempt(session: ExploreSession, steps: list[Step], like: Failure) -> Failure | None:
+    """Replay `steps`; the failure when it breaks the promise `like` broke, else None (it
+    passed, broke another promise, or a step no longer makes sense)."""
+    explorer = session.explorer(like.identities)
+    try:
+        explorer.begin()
+        for step in steps:
+            explorer.step(step)
+    except Divergence as exc:
+        if exc.promise != like.promise:
+            return None
+        evidence = explorer.world.keep_evidence(session.folder / "failure")
+        return Failure(
+            list(explorer.steps), str(exc), evidence, explorer.identities, exc.promise, "yes"
+        )
+    except (KeyError, IndexError, ValueError, PlaywrightError):
+        return None  # a step that needs what a deleted step made
+    finally:
+        session.checks += explorer.checks
+        explorer.end()
+    return None
 
 
 def _run(machine: type[RuleBasedStateMachine]) -> None:
@@ -324,9 +393,12 @@ def _run(machine: type[RuleBasedStateMachine]) -> None:
     )
 
 
-def replay(session: ExploreSession, steps: list[Step]) -> None:
-    """Run exactly these steps, checking every promise after each."""
-    explorer = session.explorer()
+def replay(
+    session: ExploreSession, steps: list[Step], identities: dict[str, dict[str, Any]]
+) -> None:
+    """Run exactly these steps, the profiles with the identities the failing run had,
+    checking every promise after each."""
+    explorer = session.explorer(identities)
     explorer.begin()
     try:
         for step in steps:
@@ -334,7 +406,7 @@ def replay(session: ExploreSession, steps: list[Step]) -> None:
             try:
                 explorer.step(step)
             except Exception as exc:
-                session.failed(explorer, str(exc))
+                session.failed(explorer, exc)
                 raise
     finally:
         session.checks += explorer.checks

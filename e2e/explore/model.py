@@ -55,6 +55,13 @@ class Tab:
     view: dict[str, Row] | None = None  # what it holds while disconnected
     refusal_owed: bool = False  # its last write was refused: the refusal must show
     loaded: bool = True  # a legacy tab moved while offline, or a page loaded offline: no data
+    moved_offline: bool = False  # navigated while disconnected (whatever its mode)
+
+    @property
+    def usable(self) -> bool:
+        """The user can click its rows, whatever the profile's mode: what the exploration's
+        choices depend on, so that a mode the deployment draws cannot change them."""
+        return self.loaded and not self.moved_offline
 
 
 @dataclass
@@ -143,7 +150,7 @@ class Model:
     def visible_handles(self, profile: str, tab: str) -> list[str]:
         """The exploration's members a user can click on this tab now."""
         t = self.tab(profile, tab)
-        if not t.loaded:
+        if not t.usable:
             return []
         held = self.holdings(profile, tab)
         shown = []
@@ -215,7 +222,7 @@ class Model:
         """The profile's tabs resync and send what they queued, in order."""
         for tab in self.profiles[profile].tabs.values():
             tab.view = None
-            tab.loaded = True
+            tab.loaded, tab.moved_offline = True, False
             refusals = [self.apply(write) for write in tab.queued]
             if tab.queued:  # a refusal stays shown until the tab's next write
                 tab.refusal_owed = any(why is not None for why in refusals)

@@ -32,6 +32,9 @@ class Failure:
     steps: list[Step]
     message: str
     evidence: list[str]
+    identities: dict[str, dict[str, Any]]  # each profile's storage when first opened
+    promise: str  # which promise broke (explorer.BROKEN_BY)
+    replays: str = ""  # "fails again" once a replay of exactly these steps failed too
 
 
 @dataclass
@@ -62,18 +65,25 @@ class ExploreSession:
         """Before a new example: stop when exploring, or shrinking a failure, is over."""
         now = time.monotonic()
         if self.failed_at is not None:
-            if now - self.failed_at > self.config.explore_shrink_seconds:
+            if now > self.shrink_deadline(hypothesis=True):
                 self.stopped = "shrinking"
         elif now - self.started > self.config.explore_seconds:
             self.stopped = "exploring"
         if self.stopped:
             raise BudgetSpent(self.stopped)
 
-    def explorer(self) -> Explorer:
+    def shrink_deadline(self, hypothesis: bool = False) -> float:
+        """Hypothesis shrinks for the first half of the shrinking budget; deleting whole
+        steps from its result (machine.minimise) takes the rest."""
+        assert self.failed_at is not None
+        share = 0.5 if hypothesis else 1.0
+        return self.failed_at + share * self.config.explore_shrink_seconds
+
+    def explorer(self, identities: dict[str, dict[str, Any]] | None = None) -> Explorer:
         model = Model(self.target.calendar or [], self.config.text_limit)
         world = World(self.browser, self.context_args, self.target)
         self.examples += 1
-        return Explorer(world, model, self.target, self.folder)
+        return Explorer(world, model, self.target, self.folder, identities)
 
     def count(self, explorer: Explorer, step: Step) -> None:
         self.steps += 1
@@ -83,7 +93,7 @@ class ExploreSession:
             for kind in sorted({k for text in texts for k in content_kinds(text)}):
                 self.pairs[(step.action, kind)] += 1
 
-    def failed(self, explorer: Explorer, message: str) -> None:
+    def failed(self, explorer: Explorer, error: BaseException) -> None:
         """Keep this failing example when it is the shortest so far (Hypothesis shrinks
         towards shorter ones)."""
         if self.failed_at is None:
@@ -91,7 +101,10 @@ class ExploreSession:
         if self.failure is not None and len(explorer.steps) > len(self.failure.steps):
             return
         evidence = explorer.world.keep_evidence(self.folder / "failure")
-        self.failure = Failure(list(explorer.steps), message, evidence)
+        promise = getattr(error, "promise", type(error).__name__)
+        self.failure = Failure(
+            list(explorer.steps), str(error), evidence, explorer.identities, promise
+        )
 
     def write_replay(self) -> Path | None:
         if self.failure is None:
@@ -109,6 +122,7 @@ class ExploreSession:
             "defect": c.defect,
             "rollout": c.explore_rollout if c.embedded else None,
             "textLimit": c.text_limit,
+            "identities": self.failure.identities if self.failure else {},
         }
 
     def summary(self) -> str:
@@ -125,7 +139,8 @@ class ExploreSession:
         run = self.config.run_dir
         return (
             f"{self.failure.message.split(chr(10) + 'After these steps:')[0]}\n"
-            f"Shortest sequence found ({len(self.failure.steps)} steps):\n"
+            f"Shortest sequence found ({len(self.failure.steps)} steps"
+            f"{', fails again on replay' if self.failure.replays else ''}):\n"
             f"{numbered(self.failure.steps)}\n"
             f"Replay: pytest e2e/test_explore.py --explore-replay {replay} [--headed --slowmo 300]"
             f"\n    or: pytest e2e/test_explore.py --explore-seed {self.config.explore_seed}"

@@ -8,6 +8,8 @@ import unicodedata
 
 from hypothesis import strategies as st
 
+from e2e.probes.sentinel import NAME
+
 # A few letters of each script, enough to make names of that script.
 SCRIPTS: dict[str, str] = {
     "latin": "ÀÁÂÄÅÆÇÉÈÊËÍÎÏÑÓÒÔÖØŒÚÙÛÜÝßàáâäåæçéèêëíîïñóòôöøœúùûüýÿŁłŠšŽž",
@@ -56,7 +58,7 @@ MARKUP = (
 )
 ASCII_WORDS = ("Sato", "Kim", "Lopez", "Cook", "Server", "Bar", "Night", "Chef")
 SEPARATORS = (" ", " ", "・", "-", " · ", "\u3000")
-MARKER = "__ssSentinel"  # what a markup value calls when it runs as script
+MARKER = NAME  # what a markup value calls when it runs as script
 
 
 def _script_word(script: str) -> st.SearchStrategy[str]:
@@ -79,8 +81,10 @@ def _phrase(draw: st.DrawFn, limit: int | None) -> str:
     for word in words[1:]:
         text += draw(st.sampled_from(SEPARATORS)) + word
     form = draw(st.sampled_from(("as typed", "NFC", "NFD")))
-    if form != "as typed":
-        text = unicodedata.normalize(form, text)
+    if form == "NFC":
+        text = unicodedata.normalize("NFC", text)
+    elif form == "NFD":
+        text = unicodedata.normalize("NFD", text)
     pad = draw(st.sampled_from(("", "", " ", "  ")))
     text = pad + text + draw(st.sampled_from(("", "", " ")))
     if limit is not None and len(text) > limit:

@@ -16,16 +16,10 @@ from e2e.harness.pacing import Pacer
 from e2e.harness.target import Target
 from e2e.harness.wire import Frame as WireFrame
 from e2e.pages.schedule_page import SchedulePage
-from e2e.probes import page_probe
+from e2e.probes import page_probe, sentinel
 from e2e.probes.faults import SocketControl
 from e2e.probes.page_probe import PageProbe
 
-# Installed in every page before the app: content that runs as script calls it.
-SENTINEL = """(() => {
-  const ran = [];
-  Object.defineProperty(window, "__ssContentRan", { value: ran });
-  window.__ssSentinel = (tag) => { ran.push(String(tag)); };
-})();"""
 # What the browser itself reports while the server or the network is away: not the app's.
 NETWORK_NOISE = ("WebSocket connection to", "Failed to load resource", "net::ERR_")
 
@@ -42,8 +36,7 @@ class Tab:
     frames_judged: int = 0  # disagreeing frames already reported
 
     def content_ran(self) -> list[str]:
-        ran: list[str] = self.page.evaluate("() => [...(window.__ssContentRan || [])]")
-        return ran + self.caused_by_content
+        return sentinel.content_ran(self.page) + self.caused_by_content
 
 
 @dataclass
@@ -55,6 +48,13 @@ class BrowserProfile:
     opened: int = 0
 
 
+def with_origin(state: Any, origin: str, was: str = "{base}") -> dict[str, Any]:
+    """A storage state whose origin `was` is `origin` (the app's port differs per run)."""
+    text = json.dumps(state).replace(json.dumps(was)[1:-1], json.dumps(origin)[1:-1])
+    moved: dict[str, Any] = json.loads(text)
+    return moved
+
+
 class World:
     def __init__(self, browser: Browser, context_args: dict[str, Any], target: Target) -> None:
         self.browser = browser
@@ -63,11 +63,16 @@ class World:
         self.profiles: dict[str, BrowserProfile] = {}
 
     # -- profiles and tabs ---------------------------------------------------------------
-    def open_profile(self, name: str) -> Tab:
-        context = self.browser.new_context(**self.context_args)
+    def open_profile(self, name: str, identity: dict[str, Any] | None = None) -> Tab:
+        """A browser profile of its own; `identity` is a storage state a previous life of
+        this profile left (so that the deployment recognises the same user)."""
+        args = dict(self.context_args)
+        if identity is not None:
+            args["storage_state"] = with_origin(identity, self.target.base_url)
+        context = self.browser.new_context(**args)
         control = SocketControl(context)  # routing first: the probe's wrapper is outermost
         page_probe.install(context)
-        context.add_init_script(script=SENTINEL)
+        sentinel.install(context)
         self.profiles[name] = BrowserProfile(name, context, control)
         return self.open_tab(name)
 
@@ -128,6 +133,11 @@ class World:
 
     def tab(self, profile: str, tab: str) -> Tab:
         return self.profiles[profile].tabs[tab]
+
+    def identity(self, profile: str) -> dict[str, Any]:
+        """What the profile's browser keeps (cookies, local storage), origins as `{base}`."""
+        state = dict(self.profiles[profile].context.storage_state())
+        return with_origin(state, "{base}", self.target.base_url)
 
     def mode(self, profile: str, tab: str) -> str:
         shown = self.tab(profile, tab).page.get_by_test_id("app-mode").get_attribute("data-mode")

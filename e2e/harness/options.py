@@ -254,7 +254,7 @@ OPTIONS: dict[str, Option] = {
     "explore-seconds": Option(
         "STAFFSYNC_EXPLORE_SECONDS",
         _seconds,
-        "45",
+        "50",
         "exploration: how long Hypothesis explores new sequences of user actions (the"
         " shrinking of a failure has its own budget)",
     ),
@@ -356,7 +356,7 @@ class SuiteConfig:
     load_workers: tuple[int, bool]  # (count, started here)
     load_master: tuple[str, int]
     browser_endpoint: str | None
-    explore_seconds: float = 45.0
+    explore_seconds: float = 50.0
     explore_shrink_seconds: float = 240.0
     explore_seed: int = 0
     explore_replay: Path | None = None

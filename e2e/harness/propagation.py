@@ -62,7 +62,7 @@ def propagate(
     writer: User,
     readers: list[User],
     change: Change,
-    action: Callable[[], None],
+    action: Callable[[], object],
     measure: TestMetrics,
     kind: str,
     defects: tuple[str, ...] = ("F5",),

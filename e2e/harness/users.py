@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page
 
 from e2e.pages.schedule_page import SchedulePage
-from e2e.probes import page_probe
+from e2e.probes import page_probe, sentinel
 from e2e.probes.faults import SocketControl
 from e2e.probes.memory import HeapProbe
 from e2e.probes.network import NetworkLog
@@ -48,6 +48,7 @@ def make_user(
     # sees the sockets exactly as the app does.
     control = SocketControl(context) if control_sockets else None
     page_probe.install(context)
+    sentinel.install(context)
     page = context.new_page()
     if control is not None:
         control.page = page
@@ -74,3 +75,21 @@ def make_user(
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda exc: user.console_errors.append(f"page error: {exc}"))
     return user
+
+
+def another_tab(user: User, name: str) -> User:
+    """A second tab in `user`'s browser profile: same storage, same socket control."""
+    page = user.context.new_page()
+    tab = User(
+        name=name,
+        context=user.context,
+        page=page,
+        schedule=SchedulePage(page),
+        probe=PageProbe(page),
+        network=NetworkLog(page),
+        evidence=user.evidence,
+        control=user.control,
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
+    return tab

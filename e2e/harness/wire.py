@@ -57,20 +57,39 @@ class WireClient:
         self.seen.append(frame)
         return frame
 
-    def recv_until(self, match: Callable[[Frame], bool], timeout: float | None = None) -> Frame:
-        deadline = time.monotonic() + (timeout or self.timeout)
+    def recv_until(
+        self,
+        match: Callable[[Frame], bool],
+        timeout: float | None = None,
+        expected: str = "a matching frame",
+    ) -> Frame:
+        """The first frame that `match`es; a TimeoutError names what was `expected` and
+        what did arrive meanwhile."""
+        limit = timeout or self.timeout
+        deadline = time.monotonic() + limit
+        arrived: list[Frame] = []
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("no matching frame arrived in time")
-            frame = self.recv(timeout=left)
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                frame = self.recv(timeout=left)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"Expected {expected} within {limit:.1f} s on {self.client_id}; "
+                    + arrived_text(arrived)
+                ) from None
             if match(frame):
                 return frame
+            arrived.append(frame)
 
     def request(self, kind: str, payload: dict[str, Any]) -> Frame:
         """Send and wait for the direct reply, the echo or the ERROR carrying our requestId."""
         rid = self.send(kind, payload)
-        return self.recv_until(lambda f: _request_id(f) == rid)
+        return self.recv_until(
+            lambda f: _request_id(f) == rid,
+            expected=f"the answer to {kind} (requestId {rid}): its reply, echo or ERROR",
+        )
 
     def all_periods(self) -> dict[int, list[Frame]]:
         reply = self.request("SYNC_ALL_PERIODS_REQUEST", {})
@@ -87,10 +106,21 @@ class WireClient:
     def create(self, fields: dict[str, Any]) -> Frame:
         tid = "t-" + uuid.uuid4().hex[:8]
         self.send("STAFF_CREATE", {**fields, "tempId": tid})
-        return self.recv_until(lambda f: f["type"] == "ERROR" or f["payload"].get("tempId") == tid)
+        return self.recv_until(
+            lambda f: f["type"] == "ERROR" or f["payload"].get("tempId") == tid,
+            expected=f"the echo of STAFF_CREATE (tempId {tid}) or an ERROR",
+        )
 
     def delete(self, staff_id: str) -> Frame:
         return self.request("STAFF_DELETE", {"staffId": staff_id})
+
+
+def arrived_text(frames: list[Frame]) -> str:
+    """What arrived instead, for a timeout's message."""
+    if not frames:
+        return "no frame arrived"
+    kinds = ", ".join(f"{f.get('type')}({_request_id(f) or '-'})" for f in frames[-6:])
+    return f"{len(frames)} other frame(s) arrived, the last: {kinds}"
 
 
 def _request_id(frame: Frame) -> str | None:

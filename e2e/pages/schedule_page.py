@@ -232,8 +232,12 @@ class SchedulePage:
         self.open_new_form()
         end = "" if last_period is None else str(last_period)
         held = self.fill_form(
-            {"name": name, "position": position, "start-period": str(first_period),
-             "end-period": end}
+            {
+                "name": name,
+                "position": position,
+                "start-period": str(first_period),
+                "end-period": end,
+            }
         )
         self._save()
         return held

@@ -32,6 +32,9 @@ class Catch:
     options: tuple[str, ...] = ()
 
 
+EXPLORE = "test_explore.py::test_users_should_see_what_the_model_says"
+ORDINARY = "test_ordinary_use.py"
+SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
 MATRIX: dict[str, Catch] = {
     "F1": Catch(
@@ -118,6 +121,24 @@ MATRIX: dict[str, Catch] = {
     ),
     "F23": Catch(("test_writes.py::test_refused_write_should_be_rolled_back_on_every_screen",)),
     "F24": Catch(("test_writes.py::test_every_write_should_reach_every_observer",)),
+    # Found by exploring users: each caught by a deterministic test and by the exploration.
+    "F25": Catch(("test_ordinary_use.py::test_reload_should_show_what_the_server_holds", EXPLORE)),
+    "F26": Catch(
+        ("test_ordinary_use.py::test_tabs_of_one_profile_should_each_save_their_edits", EXPLORE)
+    ),
+    "F27": Catch((f"{ORDINARY}::{SCRIPTS_TEST}", EXPLORE)),
+    "F28": Catch(
+        ("test_security.py::test_markup_should_be_shown_as_text_on_every_screen", EXPLORE)
+    ),
+    "F29": Catch(
+        ("test_ordinary_use.py::test_a_user_should_keep_the_mode_the_deployment_gave", EXPLORE)
+    ),
+    "F30": Catch(
+        (
+            "test_ordinary_use.py::test_offline_edit_should_survive_another_users_edit_of_that_row",
+            EXPLORE,
+        )
+    ),
 }
 
 
