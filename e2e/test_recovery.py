@@ -275,6 +275,21 @@ def test_long_outage_should_not_make_the_client_give_up(
     outage_round(open_user, target, seconds, measure, "long-outage", limit)
 
 
+def assert_moved(user: User, target: Target, staff_id: str, into: int, out_of: int) -> None:
+    """The server places the member in `into` and no longer in `out_of`; the page agrees."""
+    truth = target.truth()
+    assert staff_id in truth[into] and staff_id not in truth[out_of], explain(
+        f"{staff_id} moved into period {into} and out of period {out_of}",
+        f"in periods {[p for p, ids in truth.items() if staff_id in ids]}",
+        ("F6", "F8"),
+        user.evidence,
+    )
+    expect(
+        user.schedule.row(staff_id),
+        explain(f"{staff_id} gone from period {out_of}", "still shown", ("F6",), user.evidence),
+    ).to_have_count(0, timeout=RECONNECT_TIMEOUT_MS)
+
+
 def assert_applied_once(
     user: User,
     target: Target,
@@ -297,7 +312,7 @@ def assert_applied_once(
 
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
-@pytest.mark.parametrize("operation", ["create", "update", "delete"])
+@pytest.mark.parametrize("operation", ["create", "update", "move", "delete"])
 def test_write_whose_echo_is_lost_should_be_applied_once(
     open_user: OpenUser,
     target: Target,
@@ -314,6 +329,7 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
     staff_id = str(before["id"])
     nonce = time.monotonic_ns() % 10**6
     name = f"Echo Lost {nonce}"
+    far = (period + 3) % user.schedule.period_count()
     fields = {  # an edit of every text field and the status
         "name": name,
         "position": f"Pos {nonce}",
@@ -325,6 +341,8 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
             user.schedule.create_staff(name, "Runner", period, None)
         elif operation == "update":
             user.schedule.edit_staff(staff_id, fields)
+        elif operation == "move":  # to one period far from the shown one: the row leaves it
+            user.schedule.move_staff(staff_id, far, far)
         else:
             user.schedule.delete_staff(staff_id)
         cut_in_page = user.probe.now()
@@ -337,6 +355,9 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
         assert_created_once(user, target, name, measure, ("F17", "F8"))
     elif operation == "update":
         assert_applied_once(user, target, before, fields, measure)
+    elif operation == "move":
+        assert_applied_once(user, target, before, {}, measure)
+        assert_moved(user, target, staff_id, far, period)
     else:
         assert_persisted(user, target, {}, measure, ("F8", "F16"), deleted=(staff_id,))
         expect(
@@ -348,7 +369,7 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
         explain(
             f"{name!r} shown once in period {period}", "another count", ("F17",), user.evidence
         ),
-    ).to_have_count(0 if operation == "delete" else 1, timeout=RECONNECT_TIMEOUT_MS)
+    ).to_have_count(1 if operation in ("create", "update") else 0, timeout=RECONNECT_TIMEOUT_MS)
     expect(
         user.schedule.error,
         explain(

@@ -180,13 +180,16 @@ def refuse(
         elif operation == "update":
             fields = {"position": value, "department": value, "status": other_status(status)}
             user.schedule.edit_staff(staff_id, fields)
+        elif operation == "move":  # to a period far from the shown one: the row would leave
+            far = (period + 3) % user.schedule.period_count()
+            user.schedule.move_staff(staff_id, far, far)
         else:
             user.schedule.delete_staff(staff_id)
         user.control.wait_refused_sent()
 
 
 @pytest.mark.fault
-@pytest.mark.parametrize("operation", ["create", "update", "delete"])
+@pytest.mark.parametrize("operation", ["create", "update", "move", "delete"])
 def test_refused_write_should_be_rolled_back_on_every_screen(
     open_user: OpenUser, target: Target, operation: str
 ) -> None:

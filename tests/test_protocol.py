@@ -338,3 +338,15 @@ def test_same_request_id_from_two_clients_should_be_two_writes(app: AppProcess) 
     with WireClient(app.ws_url) as check:
         named = [r for r in rows_by_id(check.all_periods()).values() if r["name"] == "Twice By Two"]
     assert len(named) == 2
+
+
+def test_a_wait_that_times_out_should_say_what_it_expected_and_what_came(
+    connect: Callable[..., WireClient],
+) -> None:
+    client, other = connect(), connect()
+    other.update("stf-00001", {"name": "Heard by the waiting client"})
+    with pytest.raises(TimeoutError) as caught:
+        client.recv_until(lambda f: f["type"] == "NEVER", timeout=1.0, expected="a NEVER frame")
+    message = str(caught.value)
+    assert "Expected a NEVER frame within 1.0 s" in message
+    assert "STAFF_UPDATE" in message, message

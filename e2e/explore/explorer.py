@@ -4,14 +4,15 @@ Hypothesis' state machine (machine.py) and a replay (a file of steps) both use i
 
 from __future__ import annotations
 
+import json
 import secrets
-import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from e2e.explore.model import Model, Profile, Row, Tab, Write, row_from_server
+from e2e.explore.model import Model, Profile, Row, Tab, Write, operations, row_from_server
 from e2e.explore.steps import Step, numbered
 from e2e.explore.world import World
 from e2e.harness.catalogue import explain
@@ -93,6 +94,7 @@ class Explorer:
         self.evidence = evidence
         self.steps: list[Step] = []
         self.checks = 0
+        self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
         self.nonce = secrets.token_hex(2)
 
     # -- the example's world --------------------------------------------------------------
@@ -197,7 +199,7 @@ class Explorer:
                 w.online(p)
                 m.profiles[p].offline = False
                 if m.server_up:
-                    m.reconnect(p)
+                    self._replayed(m.reconnect(p), "queued offline and replayed")
             case "cut":
                 w.cut(p)
             case "other_write":
@@ -212,7 +214,7 @@ class Explorer:
                 m.server_up = True
                 for name, profile in m.profiles.items():
                     if not profile.offline:
-                        m.reconnect(name)
+                        self._replayed(m.reconnect(name), "across a kill -9 restart")
             case "freeze":
                 w.freeze(float(a["seconds"]))
             case _:
@@ -251,6 +253,14 @@ class Explorer:
             changes |= {"first": held["first"], "last": held["last"]}
         return changes
 
+    def _replayed(self, sent: list[tuple[Write, str | None]], condition: str) -> None:
+        for write, refused in sent:
+            self._cell(write, "refused by the server" if refused else condition)
+
+    def _cell(self, write: Write, condition: str) -> None:
+        for operation in operations(write):
+            self.cells[(operation, condition)] += 1
+
     def _write(self, p: str, t: str, write: Write) -> None:
         m = self.model
         tab = m.tab(p, t)
@@ -258,6 +268,7 @@ class Explorer:
             return  # nothing changed: nothing is sent
         if m.connected(p):
             tab.refusal_owed = m.apply(write) is not None
+            self._cell(write, "refused by the server" if tab.refusal_owed else "online")
         else:
             tab.refusal_owed = False
             tab.queued.append(write)
@@ -275,6 +286,11 @@ class Explorer:
         if kind == "create":
             body.setdefault("department", "")
             changes |= {"department": body["department"], "status": "active"}
+        for _, tab in m.tabs():  # another user's write meets an edit waiting offline
+            for waiting in (w for w in tab.queued if w.handle == handle):
+                same = kind == "delete" or bool(set(waiting.changes) & set(changes))
+                condition = "concurrent, same field" if same else "concurrent, different fields"
+                self._cell(Write(kind, handle, changes) if kind == "delete" else waiting, condition)
         answer = self.world.other_write(kind, staff_id, body)
         refused = m.apply(Write(kind, handle, changes))
         if (answer["type"] == "ERROR") != (refused is not None):
@@ -295,8 +311,6 @@ class Explorer:
     def _expected(self, p: Profile, t: Tab) -> dict[str, Any]:
         m = self.model
         rows = [[*r[:3], r[3]] for r in m.screen(p.name, t.name)]
-        import json
-
         return {
             "connected": m.connected(p.name),
             "pending": len(t.queued),
@@ -407,7 +421,3 @@ def _difference(exp: dict[str, Any], shown: dict[str, Any]) -> str:
         if extra:
             parts.append(f"rows not expected {extra[:3]}")
     return "; ".join(parts)
-
-
-def wall() -> float:
-    return time.monotonic()

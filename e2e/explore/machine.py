@@ -300,7 +300,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         @rule(data=st.data())
         def act(self, data: st.DataObject) -> None:
             """One user action, drawn by weight among those that make sense now."""
-            choices = [a for a in ACTIONS if self.possible(a)] + self.meetings()
+            choices = [a for a in ACTIONS + self.meetings() if self.possible(a)]
             # a wide integer, scattered (Hypothesis draws small ones most in its early
             # examples) and folded onto the choices: each drawn by its weight; shrinking
             # still moves towards 0, the first choice
@@ -312,6 +312,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             explorer = getattr(self, "explorer", None)
             if explorer is not None:
                 session.checks += explorer.checks
+                session.cells.update(explorer.cells)
                 explorer.end()
 
     return UsersExplored

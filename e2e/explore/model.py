@@ -218,15 +218,19 @@ class Model:
             if tab.view is None:
                 tab.view = copy.deepcopy(self.holdings(profile, tab.name))
 
-    def reconnect(self, profile: str) -> None:
-        """The profile's tabs resync and send what they queued, in order."""
+    def reconnect(self, profile: str) -> list[tuple[Write, str | None]]:
+        """The profile's tabs resync and send what they queued, in order; returns each
+        write sent with its refusal, if any."""
+        sent: list[tuple[Write, str | None]] = []
         for tab in self.profiles[profile].tabs.values():
             tab.view = None
             tab.loaded, tab.moved_offline = True, False
             refusals = [self.apply(write) for write in tab.queued]
+            sent += list(zip(tab.queued, refusals, strict=True))
             if tab.queued:  # a refusal stays shown until the tab's next write
                 tab.refusal_owed = any(why is not None for why in refusals)
             tab.queued = []
+        return sent
 
     def members(self, rows: dict[str, Row]) -> dict[int, set[str]]:
         return {
@@ -256,6 +260,14 @@ class Model:
     def next_handle(self) -> str:
         self.created += 1
         return f"N{self.created}"
+
+
+def operations(write: Write) -> list[str]:
+    """The coverage matrix's operations (fixtures/coverage.json) a write performs."""
+    if write.kind != "update":
+        return [write.kind]
+    ops = [f"update {f}" for f in (*TEXT_FIELDS, "status") if f in write.changes]
+    return ops + (["move by dates"] if "first" in write.changes else [])
 
 
 def _changed(row: Row, changes: dict[str, Any]) -> Row:

@@ -50,6 +50,7 @@ class ExploreSession:
     checks: int = 0
     actions: Counter[str] = field(default_factory=Counter)
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
+    cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # coverage matrix
     failure: Failure | None = None
     stopped: str = ""  # why exploring ended before Hypothesis did: its budget
 
@@ -90,7 +91,8 @@ class ExploreSession:
         self.actions[step.action] += 1
         if step.action in TEXT_ACTIONS:
             texts = [v for v in _texts(step.args)]
-            for kind in sorted({k for text in texts for k in content_kinds(text)}):
+            limit = self.config.text_limit
+            for kind in sorted({k for text in texts for k in content_kinds(text, limit)}):
                 self.pairs[(step.action, kind)] += 1
 
     def failed(self, explorer: Explorer, error: BaseException) -> None:
@@ -128,10 +130,12 @@ class ExploreSession:
     def summary(self) -> str:
         kinds = ", ".join(f"{a} {n}" for a, n in self.actions.most_common())
         pairs = ", ".join(f"{a} x {k}" for a, k in sorted(self.pairs))
+        cells = ", ".join(f"{o} / {c} {n}" for (o, c), n in sorted(self.cells.items()))
         return (
             f"explored {self.examples} sequences, {self.steps} steps, {self.checks} checks"
             f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed})\n"
-            f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}"
+            f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}\n"
+            f"  coverage cells exercised ({len(self.cells)}): {cells}"
         )
 
     def failure_report(self, replay: Path | None) -> str:
@@ -155,7 +159,7 @@ def _texts(args: dict[str, Any]) -> list[str]:
     return [v for v in values if isinstance(v, str) and v not in ("active", "on_leave", "inactive")]
 
 
-def content_kinds(text: str) -> set[str]:
+def content_kinds(text: str, limit: int | None) -> set[str]:
     """What kind of text a value is, for the action x content coverage."""
     kinds = set()
     if MARKER in text or looks_like_markup(text):
@@ -170,7 +174,7 @@ def content_kinds(text: str) -> set[str]:
         kinds.add("combining marks")
     if text != text.strip():
         kinds.add("spaces around")
-    if len(text) >= 100:
+    if limit is not None and len(text) >= limit:
         kinds.add("at or over the limit")
     if not kinds:
         kinds.add("plain" if text.isascii() else "other scripts")

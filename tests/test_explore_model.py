@@ -1,0 +1,143 @@
+"""The exploration's model, steps and text, without a browser: the model applies writes by
+the protocol's rules, a replay file keeps the steps, and the generated text is what the
+issue asks for (several scripts, markup, values at the limit and one over)."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+from hypothesis import given, settings
+
+from e2e.explore.model import Model, Profile, Tab, Write, operations
+from e2e.explore.session import content_kinds
+from e2e.explore.steps import Step, load, numbered, save
+from e2e.explore.text import typed_text
+from e2e.harness.oracle import months
+
+CALENDAR = months("2025-09", 6)
+
+
+def server_row(staff_id: str, start: str, end: str | None, version: int = 1) -> dict[str, object]:
+    return {
+        "id": staff_id,
+        "name": f"Name {staff_id}",
+        "position": "Cook",
+        "department": "Kitchen",
+        "status": "active",
+        "startPeriod": start,
+        "endPeriod": end,
+        "version": version,
+    }
+
+
+def model() -> Model:
+    m = Model(CALENDAR, text_limit=100)
+    m.start([server_row("s1", "2025-09-01", "2025-10-31"), server_row("s2", "2025-10-01", None)])
+    m.adopt("M1", "s1")
+    m.adopt("M2", "s2")
+    m.profiles["A"] = Profile("A", "prefetch", tabs={"1": Tab("1", 0)})
+    return m
+
+
+def test_membership_should_follow_the_dates_by_the_oracle() -> None:
+    m = model()
+    assert m.members(m.rows)[0] == {"s1"}
+    assert m.members(m.rows)[1] == {"s1", "s2"}
+    assert m.members(m.rows)[5] == {"s2"}  # open-ended
+
+
+def test_an_accepted_update_should_raise_the_version_by_one() -> None:
+    m = model()
+    assert m.apply(Write("update", "M1", {"name": "佐藤"})) is None
+    assert (m.rows["s1"].name, m.rows["s1"].version) == ("佐藤", 2)
+
+
+def test_text_over_the_limit_and_a_blank_name_should_be_refused() -> None:
+    m = model()
+    assert m.apply(Write("update", "M1", {"position": "x" * 101})) is not None
+    assert m.apply(Write("update", "M1", {"name": "   "})) is not None
+    assert m.apply(Write("update", "M1", {"name": "花" * 100})) is None  # characters, not bytes
+    assert m.rows["s1"].version == 2
+
+
+def test_a_write_for_a_deleted_member_should_be_refused() -> None:
+    m = model()
+    assert m.apply(Write("delete", "M2")) is None
+    assert "s2" not in m.rows
+    assert m.apply(Write("update", "M2", {"name": "late"})) == "unknown or deleted member"
+
+
+def test_offline_writes_should_show_at_once_and_reach_the_server_on_reconnect() -> None:
+    m = model()
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    tab = m.tab("A", "1")
+    edit = Write("update", "M1", {"position": "Chef"})
+    tab.queued.append(edit)
+    m.apply_locally(tab, edit)
+    assert ("Name s1", "Chef", "Kitchen", "active") in m.screen("A", "1")
+    assert m.rows["s1"].position == "Cook"  # the server has not heard of it
+    m.apply(Write("delete", "M1"))  # meanwhile another user deletes the member
+    m.profiles["A"].offline = False
+    sent = m.reconnect("A")
+    assert sent == [(edit, "unknown or deleted member")]
+    assert tab.refusal_owed and not tab.queued and tab.view is None
+
+
+def test_created_rows_should_be_found_by_content_and_doubles_reported() -> None:
+    m = model()
+    m.apply(Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None}))
+    rows = [server_row("s1", "2025-09-01", "2025-10-31"), server_row("s2", "2025-10-01", None)]
+    created = {**server_row("s9", "2025-09-01", None), "name": "New", "position": "Host"}
+    created["department"] = ""
+    double = {**created, "id": "s10"}
+    assert m.resolve([*rows, created, double]) == ["s10"]
+    assert m.handles["N1"] == "s9"
+
+
+def test_operations_should_name_the_coverage_matrix_rows() -> None:
+    assert operations(Write("update", "M1", {"name": "a", "first": 1, "last": None})) == [
+        "update name",
+        "move by dates",
+    ]
+    assert operations(Write("delete", "M1")) == ["delete"]
+
+
+def test_a_replay_file_should_keep_the_steps_and_say_them_in_words(tmp_path: Path) -> None:
+    steps = [
+        Step("open_profile", "A"),
+        Step("edit", "A", "1", {"handle": "M1", "fields": {"name": "<b>x</b>"}}),
+        Step("offline", "B"),
+        Step("other_write", args={"kind": "delete", "handle": "M2", "changes": {}}),
+    ]
+    save(tmp_path / "replay.json", steps, {"seed": 7})
+    again, facts = load(tmp_path / "replay.json")
+    assert again == steps and facts["seed"] == 7
+    words = numbered(again)
+    assert "profile A tab 1: edit M1: name -> '<b>x</b>'" in words
+    assert "another user (protocol): delete M2" in words
+
+
+@settings(max_examples=300, database=None)
+@given(typed_text(100))
+def test_typed_text_should_stay_within_one_over_the_limit(text: str) -> None:
+    assert 1 <= len(text) <= 101
+    assert text.strip(), "a name a user types has something in it"
+    assert not any(unicodedata.category(c) in ("Cs", "Cc") for c in text)
+
+
+def test_typed_text_should_cover_scripts_markup_and_the_limit() -> None:
+    kinds: set[str] = set()
+    lengths: set[int] = set()
+
+    @settings(max_examples=400, database=None)
+    @given(typed_text(100))
+    def collect(text: str) -> None:
+        kinds.update(content_kinds(text, 100))
+        lengths.add(len(text))
+
+    collect()
+    expected = {"markup", "cjk/hangul/kana", "right-to-left", "emoji", "combining marks"}
+    assert expected <= kinds, f"missing {expected - kinds}"
+    assert {100, 101} <= lengths
