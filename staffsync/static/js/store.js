@@ -61,10 +61,11 @@ export class Store {
     }
   }
 
-  // One period (legacy SYNC_RESPONSE): the others are flushed.
+  // One period (legacy SYNC_RESPONSE): the others are flushed, and so is what the server
+  // said of their rows (a member deleted meanwhile must not come back with a refusal).
   replacePeriod(index, staff) {
     this.byPeriod = new Map([[index, staff.map((r) => ({ ...r })).sort(byOrder)]]);
-    for (const row of staff) this.server.set(row.id, { row: { ...row }, periods: row.periods || [index] });
+    this.server = new Map(staff.map((row) => [row.id, { row: { ...row }, periods: row.periods || [index] }]));
   }
 
   // The server's row (STAFF_UPDATE / STAFF_CREATE broadcast) with the periods it belongs to.
