@@ -228,3 +228,37 @@ def loaded_modes(user: User) -> list[str | None]:
     tab.schedule.open(None)
     modes.append(tab.page.get_by_test_id("app-mode").get_attribute("data-mode"))
     return modes
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("mode", ["prefetch", "legacy"])
+def test_offline_edit_of_a_member_deleted_meanwhile_should_be_refused_in_either_mode(
+    open_user: OpenUser, target: Target, mode: str
+) -> None:
+    """Offline, the user edits a member a colleague deletes meanwhile: after the reconnect
+    the refusal is shown, nothing is pending, and the member is gone from the screen (a
+    legacy client once brought it back with the refusal)."""
+    user = open_user("A", mode=mode, control_sockets=True)
+    assert user.control is not None
+    period = user.schedule.current_period()
+    staff_id = str(target.rows()[period][1]["id"])
+    with user.control.outage():
+        expect(user.schedule.badge, "the page to see the outage").not_to_have_attribute(
+            "data-state", "connected", timeout=PROPAGATION_TIMEOUT_MS
+        )
+        user.schedule.edit_staff(staff_id, {"position": f"Too late {nonce()}"})
+        with target.wire() as other:
+            other.delete(staff_id)
+    expect(user.schedule.error, "the refusal shown after the reconnect").to_be_visible(
+        timeout=PROPAGATION_TIMEOUT_MS
+    )
+    settled(user, ("F14",))
+    expect(
+        user.schedule.row(staff_id),
+        explain(
+            f"{staff_id} gone (deleted by a colleague), not brought back by the refusal",
+            "the row shown",
+            ("F14", "F7"),
+            user.evidence,
+        ),
+    ).to_have_count(0, timeout=PROPAGATION_TIMEOUT_MS)
