@@ -63,7 +63,8 @@ AGREES = f"""(exp) => {{
   if (exp.connected && s.openSockets !== 1) return false;
   if (!exp.loaded) return true;
   if (!s.ready || s.period !== exp.period || s.rows.length !== exp.rows.length) return false;
-  return s.rows.every((r, i) => r === exp.rows[i]);
+  const want = [...exp.rows].sort();  // sorted here too: JS orders by UTF-16 units
+  return s.rows.every((r, i) => r === want[i]);
 }}"""
 
 
