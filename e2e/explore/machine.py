@@ -28,9 +28,7 @@ SMALL_WORLD = 5  # periods the members live in (0..4), so that users meet often
 PROFILES = ("A", "B", "C")
 TABS_PER_PROFILE = 3
 STEPS_PER_SEQUENCE = 12
-# How often each action is drawn (an action repeated is drawn more often). Hypothesis draws
-# the first one most in its early, simplest examples: an edit, the action most promises
-# are about.
+# How often each action is drawn (an action repeated is drawn more often).
 WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
@@ -301,11 +299,12 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         def act(self, data: st.DataObject) -> None:
             """One user action, drawn by weight among those that make sense now."""
             choices = [a for a in ACTIONS + self.meetings() if self.possible(a)]
-            # a wide integer, scattered (Hypothesis draws small ones most in its early
-            # examples) and folded onto the choices: each drawn by its weight; shrinking
-            # still moves towards 0, the first choice
+            # Hypothesis draws 0 most (its simplest value, and in early examples): the drawn
+            # number is scattered with the step's index, so that a run of zeros is a varied
+            # sequence of actions, each still drawn by its weight
             drawn = data.draw(st.integers(0, 2**20), label="action")
-            action = choices[(drawn * 2654435761) % 2**32 % len(choices)]
+            step = len(self.explorer.steps)
+            action = choices[((drawn + 1) * 2654435761 + step * 40503) % 2**32 % len(choices)]
             getattr(self, action)(data)
 
         def teardown(self) -> None:
