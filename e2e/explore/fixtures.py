@@ -53,6 +53,17 @@ def explore_session(
 
 
 SUMMARY_KEY = pytest.StashKey[list[str]]()
+EXPLORE_TEST = "test_users_should_see_what_the_model_says"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The exploration's time limit follows its budgets: exploring, shrinking a failure,
+    and a last replay (pytest-timeout would otherwise cut a long exploration's report)."""
+    opt = config.option
+    budget = opt.explore_seconds + opt.explore_shrink_seconds + 180
+    for item in items:
+        if item.name.split("[")[0] == EXPLORE_TEST:
+            item.add_marker(pytest.mark.timeout(budget))
 
 
 def record_exploration(config: pytest.Config, session: ExploreSession, measure: Any) -> None:
