@@ -28,14 +28,17 @@ QUIET_S, RECONNECT_S = 6.0, 15.0
 # The promises, and the defect classes that break each. "step": the screen did not let the
 # user do what the model says it shows (a row or a control missing).
 BROKEN_BY = {
-    "screen": ("F5", "F6", "F7", "F8", "F14", "F16", "F23", "F24", "F25", "F27", "F28", "F30"),
-    "step": ("F5", "F6", "F7", "F8", "F13", "F16", "F25", "F30"),
-    "database": ("F8", "F9", "F16", "F17", "F26", "F27", "F30"),
+    "screen": (
+        "F5", "F6", "F7", "F8", "F10", "F14", "F16", "F17", "F18", "F23", "F24", "F25",
+        "F26", "F27", "F28", "F30",
+    ),
+    "step": ("F5", "F6", "F7", "F8", "F13", "F16", "F25", "F26", "F30"),
+    "database": ("F8", "F9", "F10", "F16", "F17", "F18", "F22", "F26", "F27", "F30"),
     "mode": ("F29",),
     "content": ("F28",),
     "console": ("F13", "F15", "F28"),
     "frames": ("F19",),
-}
+}  # fmt: skip
 SHOWN = """(exp) => {
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
   const table = q("staff-table"), badge = q("connection-badge");

@@ -7,14 +7,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     rule,
-    run_state_machine_as_test,
 )
 from playwright.sync_api import Error as PlaywrightError
 
@@ -336,61 +334,62 @@ def explore(session: ExploreSession) -> None:
 
 def minimise(session: ExploreSession) -> None:
     """Replay the shortest failing sequence, then delete one step at a time (the latest
-    first) while the replay still breaks the same promise: concrete steps, the profiles with
-    the identities the failing run had, until the shrinking budget is spent."""
+    first) while a replay still breaks the same promise, until the shrinking budget is
+    spent. Each replay has profiles of its own, as Hypothesis' examples do (a profile's
+    storage could otherwise carry what an earlier replay left: a cache, an id the server
+    remembers), and a step is kept when two tries do not fail without it (the deployment
+    draws each new profile's mode)."""
     failure = session.failure
     assert failure is not None
     deadline = session.shrink_deadline()
-    kept = _attempt(session, failure.steps, failure)
+    kept = _attempt(session, failure.steps, failure, tries=3)
     if kept is None:
         return  # it did not fail again: reported as found, without "fails again"
     index = len(kept.steps) - 2  # the step that broke the promise stays
     while index >= 1 and time.monotonic() < deadline:
         candidate = kept.steps[:index] + kept.steps[index + 1 :]
-        found = _attempt(session, candidate, kept)
+        found = _attempt(session, candidate, kept, tries=2)
         if found is not None:
             kept = found
         index = min(index, len(kept.steps) - 1) - 1
     session.failure = kept
 
 
-def _attempt(session: ExploreSession, steps: list[Step], like: Failure) -> Failure | None:
-    """Replay `steps`; the failure when it breaks the promise `like` broke, else None (it
-    passed, broke another promise, or a step no longer makes sense)."""
-    explorer = session.explorer(like.identities)
+def _attempt(
+    session: ExploreSession, steps: list[Step], like: Failure, tries: int
+) -> Failure | None:
+    """Replay `steps` up to `tries` times; the first failure that breaks the promise `like`
+    broke, else None (it passed, broke another promise, or a step no longer makes sense)."""
+    for _ in range(tries):
+        found, senseless = _replay_once(session, steps, like)
+        if found is not None or senseless:
+            return found
+    return None
+
+
+def _replay_once(
+    session: ExploreSession, steps: list[Step], like: Failure
+) -> tuple[Failure | None, bool]:
+    """(the failure, if `steps` broke the same promise; whether a step made no sense)."""
+    explorer = session.explorer()
     try:
         explorer.begin()
         for step in steps:
             explorer.step(step)
     except Divergence as exc:
         if exc.promise != like.promise:
-            return None
+            return None, False
         evidence = explorer.world.keep_evidence(session.folder / "failure")
-        return Failure(
+        found = Failure(
             list(explorer.steps), str(exc), evidence, explorer.identities, exc.promise, "yes"
         )
+        return found, False
     except (KeyError, IndexError, ValueError, PlaywrightError):
-        return None  # a step that needs what a deleted step made
+        return None, True  # a step that needs what a deleted step made
     finally:
         session.checks += explorer.checks
         explorer.end()
-    return None
-
-
-def _run(machine: type[RuleBasedStateMachine]) -> None:
-    run_state_machine_as_test(
-        machine,
-        settings=settings(
-            max_examples=300,
-            stateful_step_count=STEPS_PER_SEQUENCE,
-            deadline=None,
-            database=None,
-            phases=(Phase.generate, Phase.shrink),
-            suppress_health_check=list(HealthCheck),
-            print_blob=False,
-            report_multiple_bugs=False,
-        ),
-    )
+    return None, False
 
 
 def replay(
