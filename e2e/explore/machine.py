@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     rule,
+    run_state_machine_as_test,
 )
 from playwright.sync_api import Error as PlaywrightError
 
@@ -390,6 +392,22 @@ def _replay_once(
         session.checks += explorer.checks
         explorer.end()
     return None, False
+
+
+def _run(machine: type[RuleBasedStateMachine]) -> None:
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=300,
+            stateful_step_count=STEPS_PER_SEQUENCE,
+            deadline=None,
+            database=None,
+            phases=(Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            report_multiple_bugs=False,
+        ),
+    )
 
 
 def replay(
