@@ -88,10 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     cli.add_argument("--seconds", default="", help="--explore-seconds of each run")
     cli.add_argument("--shrink-seconds", default="", help="--explore-shrink-seconds of each run")
     cli.add_argument("--client", choices=["vanilla", "react"], default="vanilla")
+    cli.add_argument("--no-healthy", action="store_true", help="leave the healthy row out")
     args = cli.parse_args(argv)
     if args.runs < 1:
         cli.error("--runs must be 1 or more")
-    rows = ["healthy"] + [d.strip().upper() for d in args.defects.split(",") if d.strip()]
+    rows = [] if args.no_healthy else ["healthy"]
+    rows += [d.strip().upper() for d in args.defects.split(",") if d.strip()]
     rows = [r for r in rows if r != "NONE"]
     options = ["--client", args.client]
     if args.seconds:
