@@ -49,6 +49,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             session.check_budget()
             self.explorer: Explorer = session.explorer()
             self.conflicts = False  # another user wrote a member whose edit waits offline
+            self.wrote: set[str] = set()  # profiles whose tabs wrote since they were opened
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
@@ -58,6 +59,10 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         def do(self, step: Step) -> None:
             session.count(self.explorer, step)
+            if step.action in ("edit", "move", "create", "delete"):
+                self.wrote.add(step.profile)
+            elif step.action in ("reload", "open_tab"):
+                self.wrote.discard(step.profile)
             try:
                 self.explorer.step(step)
             except Exception as exc:
@@ -108,11 +113,14 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 for p in self.m.profiles.values()
                 if self.m.connected(p.name) and len(p.tabs) < TABS_PER_PROFILE
             ]
-            self.do(Step("open_tab", data.draw(st.sampled_from(choices), label="profile")))
+            after_writing = [c for c in choices if c in self.wrote]
+            profile = data.draw(st.sampled_from(after_writing or choices), label="profile")
+            self.do(Step("open_tab", profile))
 
         def reload(self, data: st.DataObject) -> None:
             choices = [(p.name, t.name) for p, t in self.m.tabs() if not t.queued]
-            p, t = data.draw(st.sampled_from(choices), label="tab")
+            after_writing = [c for c in choices if c[0] in self.wrote]
+            p, t = data.draw(st.sampled_from(after_writing or choices), label="tab")
             self.do(Step("reload", p, t))
 
         def close_tab(self, data: st.DataObject) -> None:
@@ -293,6 +301,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 return ["other_write"] * 6
             if any(p.offline for p in m.profiles.values()) and self.visible():
                 return ["edit"] * 8
+            if self.wrote:  # after saving, users reload or open the editor in another tab
+                return ["reload"] * 2 + ["open_tab"] * 2
             return []
 
         @rule(data=st.data())

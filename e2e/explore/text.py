@@ -65,7 +65,7 @@ def _script_word(script: str) -> st.SearchStrategy[str]:
     return st.text(alphabet=SCRIPTS[script], min_size=1, max_size=6)
 
 
-WORD: st.SearchStrategy[str] = st.one_of(
+WORDS: tuple[st.SearchStrategy[str], ...] = (
     st.sampled_from(sorted(SCRIPTS)).flatmap(_script_word),
     st.sampled_from(EMOJI),
     st.sampled_from(COMBINING).map(lambda c: "Ren" + c),
@@ -75,8 +75,17 @@ WORD: st.SearchStrategy[str] = st.one_of(
 
 
 @st.composite
+def _word(draw: st.DrawFn, position: int) -> str:
+    """A word of one of the kinds above, each as likely (a one_of would favour the first in
+    Hypothesis' early examples): the drawn number is scattered with the word's position."""
+    drawn = draw(st.integers(0, 2**20))
+    kind = ((drawn + 1) * 2654435761 + position * 40503) % 2**32 % len(WORDS)
+    return draw(WORDS[kind])
+
+
+@st.composite
 def _phrase(draw: st.DrawFn, limit: int | None) -> str:
-    words = draw(st.lists(WORD, min_size=1, max_size=4))
+    words = [draw(_word(i)) for i in range(draw(st.integers(1, 4)))]
     text = words[0]
     for word in words[1:]:
         text += draw(st.sampled_from(SEPARATORS)) + word
