@@ -148,6 +148,10 @@ def test_every_write_should_reach_every_observer(
     where = periods_of(target.rows(), staff_id)
     name = f"Every Observer {nonce}"
     room.writer.schedule.create_staff(name, "Host", where[0], where[-1])
+    expect(  # shown at once (pending), so that "nothing pending" below means confirmed
+        room.writer.page.get_by_test_id("staff-name").filter(has_text=name),
+        explain(f"{name!r} shown on the writer's screen", "no such row", ("F8",)),
+    ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
     wait_settled(room.writer, ("F8",))
     created = assert_created_once(room.writer, target, name, measure, ("F8", "F17"))
     assert_every_screen(room, target, created, "create", {"name": name}, ("F5", "F6"))
