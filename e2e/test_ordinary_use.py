@@ -164,6 +164,7 @@ def _shows(user: User, staff_id: str, text: str) -> bool:
     return True
 
 
+@pytest.mark.fault
 @pytest.mark.measures("writes.lost")
 def test_offline_edit_should_survive_another_users_edit_of_that_row(
     open_user: OpenUser, target: Target, measure: TestMetrics
