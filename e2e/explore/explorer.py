@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -87,7 +86,6 @@ class Explorer:
         world: World,
         model: Model,
         target: Target,
-        evidence: Path,
         identities: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.world = world
@@ -95,7 +93,6 @@ class Explorer:
         self.identities: dict[str, dict[str, Any]] = dict(identities or {})
         self.model = model
         self.target = target
-        self.evidence = evidence
         self.steps: list[Step] = []
         self.checks = 0
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised

@@ -391,11 +391,7 @@ def _replay_once(
     except Divergence as exc:
         if exc.promise != like.promise:
             return None, False
-        evidence = explorer.world.keep_evidence(session.folder / "failure")
-        found = Failure(
-            list(explorer.steps), str(exc), evidence, explorer.identities, exc.promise, "yes"
-        )
-        return found, False
+        return session.kept(explorer, exc, "yes"), False
     except (KeyError, IndexError, ValueError, PlaywrightError):
         return None, True  # a step that needs what a deleted step made
     finally:

@@ -84,7 +84,7 @@ class ExploreSession:
         model = Model(self.target.calendar or [], self.config.text_limit)
         world = World(self.browser, self.context_args, self.target)
         self.examples += 1
-        return Explorer(world, model, self.target, self.folder, identities)
+        return Explorer(world, model, self.target, identities)
 
     def count(self, explorer: Explorer, step: Step) -> None:
         self.steps += 1
@@ -102,10 +102,14 @@ class ExploreSession:
             self.failed_at = time.monotonic()
         if self.failure is not None and len(explorer.steps) > len(self.failure.steps):
             return
+        self.failure = self.kept(explorer, error)
+
+    def kept(self, explorer: Explorer, error: BaseException, replays: str = "") -> Failure:
+        """A failure of `explorer`'s steps, with each tab's evidence kept."""
         evidence = explorer.world.keep_evidence(self.folder / "failure")
         promise = getattr(error, "promise", type(error).__name__)
-        self.failure = Failure(
-            list(explorer.steps), str(error), evidence, explorer.identities, promise
+        return Failure(
+            list(explorer.steps), str(error), evidence, explorer.identities, promise, replays
         )
 
     def write_replay(self) -> Path | None:
