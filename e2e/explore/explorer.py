@@ -97,6 +97,7 @@ class Explorer:
         self.checks = 0
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
         self.nonce = secrets.token_hex(2)
+        self.sent_before = 0  # the acting tab's write frames before a write step
 
     # -- the example's world --------------------------------------------------------------
     def begin(self) -> None:
@@ -148,6 +149,8 @@ class Explorer:
     def _perform(self, step: Step) -> None:
         m, w, a = self.model, self.world, step.args
         p, t = step.profile, step.tab
+        if step.action in ("edit", "move", "create", "delete"):
+            self.sent_before = w.tab(p, t).probe.writes_sent()
         match step.action:
             case "open_profile":
                 m.profiles[p] = Profile(p)
@@ -268,6 +271,12 @@ class Explorer:
         if write.kind == "update" and not write.changes:
             return  # nothing changed: nothing is sent
         if m.connected(p):
+            if not self.world.tab(p, t).probe.wait_sent(self.sent_before):
+                raise self._diverge(
+                    f"profile {p} tab {t} to send its {write.kind} of {write.handle}",
+                    "no write frame within 10 s",
+                    "database",
+                )
             tab.refusal_owed = m.apply(write) is not None
             self._cell(write, "refused by the server" if tab.refusal_owed else "online")
         else:

@@ -264,6 +264,23 @@ class PageProbe:
             SentWrite(w["at"], w["type"], w["text"], w["inputAt"]) for w in self._get("p.writes")
         ]
 
+    def writes_sent(self) -> int:
+        """How many write frames (STAFF_UPDATE, STAFF_CREATE, STAFF_DELETE) the page sent."""
+        count: int = self._get("p.writes.length")
+        return count
+
+    def wait_sent(self, after: int, timeout_ms: float = 10_000) -> bool:
+        """Whether the page sends more than `after` write frames within the time: a form
+        that closed has not always handed its write to the socket yet (a dialog's close
+        event is a task of its own)."""
+        try:
+            self.page.wait_for_function(
+                "(n) => window.__ssProbe.writes.length > n", arg=after, timeout=timeout_ms
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
     def received(self) -> list[ReceivedWrite]:
         return [ReceivedWrite(r["at"], r["type"], r["text"]) for r in self._get("p.received")]
 
