@@ -50,6 +50,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.explorer: Explorer = session.explorer()
             self.conflicts = False  # another user wrote a member whose edit waits offline
             self.wrote: set[str] = set()  # profiles whose tabs wrote since they were opened
+            self.broken = False  # a step of this example broke a promise
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
@@ -66,6 +67,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             try:
                 self.explorer.step(step)
             except Exception as exc:
+                self.broken = True
                 session.failed(self.explorer, exc)
                 raise
 
@@ -317,9 +319,23 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             action = choices[((drawn + 1) * 2654435761 + step * 40503) % 2**32 % len(choices)]
             getattr(self, action)(data)
 
+        def come_back(self) -> None:
+            """The end of every example: the server is up again and every user back online,
+            so that what waited offline meets what happened meanwhile (a promise kept only
+            while a user stays offline is not kept)."""
+            if not self.m.server_up:
+                self.do(Step("restart"))
+            for name in [p.name for p in self.m.profiles.values() if p.offline]:
+                self.do(Step("online", name))
+
         def teardown(self) -> None:
             explorer = getattr(self, "explorer", None)
-            if explorer is not None:
+            if explorer is None:
+                return
+            try:
+                if not self.broken:
+                    self.come_back()
+            finally:
                 session.checks += explorer.checks
                 session.cells.update(explorer.cells)
                 explorer.end()
