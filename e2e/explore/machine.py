@@ -361,25 +361,32 @@ def explore(session: ExploreSession) -> None:
 
 
 def minimise(session: ExploreSession) -> None:
-    """Replay the shortest failing sequence, then delete one step at a time (the latest
-    first) while a replay still breaks the same promise, until the shrinking budget is
-    spent. Each replay has profiles of its own, as Hypothesis' examples do (a profile's
-    storage could otherwise carry what an earlier replay left: a cache, an id the server
-    remembers), and a step is kept when two tries do not fail without it (the deployment
-    draws each new profile's mode)."""
+    """Replay the shortest failing sequence, then delete steps while a replay still breaks
+    the same promise, until the shrinking budget is spent: first runs of steps (half the
+    sequence, then a quarter, down to two), then single steps, the latest first. Each
+    replay has profiles of its own, as Hypothesis' examples do (a profile's storage could
+    otherwise carry what an earlier replay left: a cache, an id the server remembers), and
+    a single step is kept when two tries do not fail without it (the deployment draws each
+    new profile's mode)."""
     failure = session.failure
     assert failure is not None
     deadline = session.shrink_deadline()
     kept = _attempt(session, failure.steps, failure, tries=3)
     if kept is None:
         return  # it did not fail again: reported as found, without "fails again"
-    index = len(kept.steps) - 2  # the step that broke the promise stays
-    while index >= 1 and time.monotonic() < deadline:
-        candidate = kept.steps[:index] + kept.steps[index + 1 :]
-        found = _attempt(session, candidate, kept, tries=2)
-        if found is not None:
-            kept = found
-        index = min(index, len(kept.steps) - 1) - 1
+    size = max(1, (len(kept.steps) - 1) // 2)
+    while size >= 1 and time.monotonic() < deadline:
+        # the first step opens a profile and the last one broke the promise: both stay
+        end = len(kept.steps) - 1
+        while end - size >= 1 and time.monotonic() < deadline:
+            candidate = kept.steps[: end - size] + kept.steps[end:]
+            found = _attempt(session, candidate, kept, tries=1 if size > 1 else 2)
+            if found is not None:
+                kept = found
+                end = min(end - size, len(kept.steps) - 1)
+            else:
+                end -= 1 if size == 1 else size
+        size = 1 if size == 2 else size // 2
     session.failure = kept
 
 

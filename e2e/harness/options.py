@@ -261,7 +261,7 @@ OPTIONS: dict[str, Option] = {
     "explore-shrink-seconds": Option(
         "STAFFSYNC_EXPLORE_SHRINK_SECONDS",
         _seconds,
-        "240",
+        "150",
         "exploration: how long a failure is shrunk towards its shortest replay",
     ),
     "explore-seed": Option(
@@ -357,7 +357,7 @@ class SuiteConfig:
     load_master: tuple[str, int]
     browser_endpoint: str | None
     explore_seconds: float = 50.0
-    explore_shrink_seconds: float = 240.0
+    explore_shrink_seconds: float = 150.0
     explore_seed: int = 0
     explore_replay: Path | None = None
     explore_rollout: int = 50
