@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from e2e.gate.runner import run_gate, table
+from e2e.gate.cohorts import cohort_table, rollback_line
+from e2e.gate.runner import ROLLBACK, run_gate, table
 from e2e.harness.options import ROOT
 
 
@@ -21,7 +22,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.run_dir} has no metrics.json")
     outcome = run_gate(args.run_dir, args.kpis, args.baseline, args.history)
     print("\n".join(table(outcome.results)))
+    if cohorts := cohort_table(outcome.results):
+        print("\nCohorts of the rollout, side by side:\n" + "\n".join(cohorts))
+    for r in outcome.rollbacks:
+        print(rollback_line(r))
     print(f"gate: {outcome.verdict.upper()}; report: {outcome.report_path}")
+    if outcome.rollbacks:
+        return ROLLBACK
     return 0 if outcome.verdict in ("pass", "warn") else 1
 
 

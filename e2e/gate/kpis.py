@@ -30,6 +30,9 @@ class Kpi:
     denominator: str | None = None
     filter: dict[str, str] = field(default_factory=dict)
     higher_is_better: bool = False
+    rollback: float | None = None  # the plan's automatic rollback trigger, when it has one
+    trigger: str = ""  # the trigger in the plan's words: "navigation time > 500 ms"
+    cohort: str = ""  # the rollout cohort the KPI judges (its samples' `cohort` tag)
 
     @property
     def metrics(self) -> set[str]:
@@ -57,6 +60,10 @@ class KpiResult:
     method: str
     note: str = ""
     baseline: dict[str, float | bool] | None = None
+    rollback: float | None = None
+    trigger: str = ""
+    cohort: str = ""
+    tripped: bool = False  # the value is beyond the rollback trigger
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -84,6 +91,9 @@ def load_kpis(path: Path) -> list[Kpi]:
                 denominator=k.get("denominator"),
                 filter=dict(k.get("filter", {})),
                 higher_is_better=bool(k.get("higherIsBetter", False)),
+                rollback=float(k["rollback"]) if k.get("rollback") is not None else None,
+                trigger=k.get("trigger", ""),
+                cohort=k.get("cohort", ""),
             )
         )
     if not kpis:
@@ -125,6 +135,14 @@ def statistic(kpi: Kpi, samples: list[dict[str, Any]]) -> tuple[float | None, in
     if not xs:
         return None, 0
     return STATISTICS[kpi.statistic](xs), len(xs)
+
+
+def trips(kpi: Kpi, value: float | None, samples: int) -> bool:
+    """Whether a measured value (with enough samples) is beyond the KPI's rollback trigger."""
+    if kpi.rollback is None or value is None or math.isnan(value) or samples < kpi.min_samples:
+        return False
+    sign = -1.0 if kpi.higher_is_better else 1.0
+    return sign * (value - kpi.rollback) > 0
 
 
 def level(kpi: Kpi, value: float) -> str:
@@ -189,6 +207,9 @@ def evaluate(
                     0,
                     kpi.method,
                     unmeasured,
+                    rollback=kpi.rollback,
+                    trigger=kpi.trigger,
+                    cohort=kpi.cohort,
                 )
             )
             continue
@@ -233,6 +254,10 @@ def evaluate(
                 kpi.method,
                 note,
                 compared,
+                kpi.rollback,
+                kpi.trigger,
+                kpi.cohort,
+                trips(kpi, value, n),
             )
         )
     return results

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from e2e.gate.cohorts import cohort_table, rollback_line
 from e2e.gate.runner import GateOutcome, exit_status, run_gate, table
 from e2e.gate.units import level_label
 from e2e.harness.options import SuiteConfig
@@ -24,7 +25,9 @@ class GatePlugin:
         if exitstatus not in (0, 1) or not (self.suite.run_dir / "metrics.json").is_file():
             return  # interrupted, or pytest could not run the suite: nothing to judge
         self.outcome = run_gate(self.suite.run_dir, self.suite.kpis, self.suite.baseline)
-        self.exit = exit_status(exitstatus == 1, self.outcome.verdict, self.suite.gate)
+        self.exit = exit_status(
+            exitstatus == 1, self.outcome.verdict, self.suite.gate, bool(self.outcome.rollbacks)
+        )
         session.exitstatus = self.exit
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -33,6 +36,14 @@ class GatePlugin:
         terminalreporter.section(f"staffsync gate ({self.suite.gate})")
         for line in table(self.outcome.results):
             terminalreporter.write_line(line)
+        cohorts = cohort_table(self.outcome.results)
+        if cohorts:
+            terminalreporter.write_line("")
+            terminalreporter.write_line("Cohorts of the rollout, side by side:")
+            for line in cohorts:
+                terminalreporter.write_line(line)
+        for r in self.outcome.rollbacks:
+            terminalreporter.write_line(rollback_line(r))
         effect = {"strict": "decides the exit status", "warn": "reported only"}[self.suite.gate]
         terminalreporter.write_line(
             f"GATE VERDICT: {level_label(self.outcome.verdict)} ({effect}); exit status {self.exit}"

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from e2e.gate.cohorts import cohort_notes, cohort_rows, rollback_line, tripped
 from e2e.gate.kpis import NOT_MEASURED, KpiResult
 from e2e.gate.stats import percentile
 from e2e.gate.units import fmt, level_label
@@ -240,7 +241,31 @@ def _failures(run_dir: Path, outcomes: dict[str, str]) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
+def _cohorts(results: list[KpiResult]) -> str:
+    """A rollout run's cohorts side by side, and the rollback triggers they tripped."""
+    rows = cohort_rows(results)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+    )
+    alarms = "".join(
+        f'<p style="color:{COLOURS["fail"]};font-weight:bold">{html.escape(rollback_line(r))}</p>'
+        for r in tripped(results)
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in cohort_notes(results))
+    return (
+        "<h2>Rollout cohorts, side by side</h2>"
+        + alarms
+        + f"<table><tr>{head}</tr>{body}</table>"
+        + (f"<ul>{notes}</ul>" if notes else "")
+    )
+
+
 def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:
+    cohorts = _cohorts(results)
+    results = [r for r in results if not r.cohort]
     rows = []
     for r in results:
         cells = [fmt(r.value, r.unit), fmt(r.target, r.unit), fmt(r.fail, r.unit)]
@@ -254,7 +279,7 @@ def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:
     return (
         f'<h2>Gate: <span style="color:{colour}">{level_label(gate_verdict)}</span></h2>'
         "<table><tr><th>KPI</th><th>value</th><th>target</th><th>fail beyond</th><th>level</th>"
-        "<th>n</th><th>method</th><th>note</th></tr>" + "".join(rows) + "</table>"
+        "<th>n</th><th>method</th><th>note</th></tr>" + "".join(rows) + "</table>" + cohorts
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.gate import history, report
+from e2e.gate.cohorts import rollback_line, tripped
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
 from e2e.gate.units import fmt, level_label
 from e2e.harness.metrics import load
@@ -15,6 +16,7 @@ from e2e.harness.metrics import load
 # Exit statuses: pytest's own for test failures (1), these for the gate.
 GATE_FAILED = 10
 TESTS_AND_GATE_FAILED = 11
+ROLLBACK = 12  # a cohort KPI is beyond one of the plan's automatic rollback triggers
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class GateOutcome:
     results: list[KpiResult]
     gate_path: Path
     report_path: Path
+
+    @property
+    def rollbacks(self) -> list[KpiResult]:
+        return tripped(self.results)
 
 
 def run_gate(
@@ -53,6 +59,7 @@ def run_gate(
                 "runId": run["runId"],
                 "verdict": outcome_verdict,
                 "kpis": [r.as_json() for r in results],
+                "rollback": [rollback_line(r) for r in tripped(results)],
                 "kpiFile": str(kpis_path),
                 "baseline": str(baseline) if baseline else None,
                 "tests": run.get("outcomes", {}),
@@ -77,6 +84,8 @@ def selection(run: dict[str, Any]) -> str:
 
 
 def table(results: list[KpiResult]) -> list[str]:
+    """The KPIs of the whole run; the cohort KPIs of a rollout run have their own table."""
+    results = [r for r in results if not r.cohort]
     rows = [("KPI", "value", "target", "fail beyond", "level", "n", "method")]
     for r in results:
         rows.append(
@@ -99,7 +108,11 @@ def table(results: list[KpiResult]) -> list[str]:
     return lines
 
 
-def exit_status(tests_failed: bool, gate_verdict: str, mode: str) -> int:
+def exit_status(tests_failed: bool, gate_verdict: str, mode: str, rollback: bool = False) -> int:
+    """0, 1 (tests failed), 10 (gate failed), 11 (both); 12 when the gate is strict and a
+    rollback trigger tripped, whatever else failed (the deploy is to be rolled back)."""
+    if rollback and mode == "strict":
+        return ROLLBACK
     gate_failed = mode == "strict" and gate_verdict in ("fail", "insufficient", NOT_MEASURED)
     if tests_failed and gate_failed:
         return TESTS_AND_GATE_FAILED

@@ -36,6 +36,10 @@ CATALOGUE: dict[str, str] = {
     "F28": "text that looks like markup is rendered as markup (stored XSS)",
     "F29": "a user's mode is drawn again on reload (the rollout is not sticky)",
     "F30": "an offline edit is lost when its row changed during the outage",
+    # Classes of a rollout step, found by opening users as the deployment assigns them:
+    "F31": "the share of users in the new mode is not the share the flag announces",
+    "F32": "the legacy cohort regresses with the prefetch code (errors, slower loads)",
+    "F33": "one cohort's memory stays over the plan's 30 MB",
 }
 
 

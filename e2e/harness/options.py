@@ -280,6 +280,28 @@ OPTIONS: dict[str, Option] = {
         "exploration on the embedded app: the share of users the app puts in prefetch mode"
         " (the deployment chooses each profile's mode)",
     ),
+    "prefetch-rollout": Option(
+        "STAFFSYNC_PREFETCH_ROLLOUT",
+        _percent,
+        None,
+        "embedded app: the share of users its feature flag puts in the new (prefetch) mode"
+        " (pages the suite opens with ?mode= are not assigned; the rollout run's are)",
+        shown="the app's own, 100",
+    ),
+    "expect-rollout": Option(
+        "STAFFSYNC_EXPECT_ROLLOUT",
+        _percent,
+        None,
+        "rollout run: the share announced for this step, when the target does not publish"
+        " one in /config.json (rolloutPercent)",
+        shown="the target's",
+    ),
+    "rollout-users": Option(
+        "STAFFSYNC_ROLLOUT_USERS",
+        _count,
+        "40",
+        "rollout run: users opened as the deployment assigns them, each in its own profile",
+    ),
     "text-limit": Option(
         "STAFFSYNC_TEXT_LIMIT",
         _count,
@@ -362,6 +384,9 @@ class SuiteConfig:
     explore_replay: Path | None = None
     explore_rollout: int = 50
     text_limit: int | None = None
+    prefetch_rollout: int | None = None
+    expect_rollout: int | None = None
+    rollout_users: int = 40
 
     @property
     def run_dir(self) -> Path:
@@ -410,6 +435,9 @@ def settle(config: pytest.Config) -> SuiteConfig:
         explore_replay=opt.explore_replay,
         explore_rollout=opt.explore_rollout,
         text_limit=opt.text_limit or (None if base_url else REFERENCE_TEXT_LIMIT),
+        prefetch_rollout=opt.prefetch_rollout,
+        expect_rollout=opt.expect_rollout,
+        rollout_users=opt.rollout_users,
     )
 
 

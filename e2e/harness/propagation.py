@@ -66,9 +66,11 @@ def propagate(
     measure: TestMetrics,
     kind: str,
     defects: tuple[str, ...] = ("F5",),
+    record: bool = True,
 ) -> list[float]:
     """Make the change with `action` in the writer's page; wait until every reader shows
-    it; record its propagation to each reader. Returns the propagation times (ms)."""
+    it; record its propagation to each reader (unless `record` is off: a caller that files
+    the times under metrics of its own). Returns the propagation times (ms)."""
     for reader in readers:
         reader.probe.watch(
             change.key,
@@ -91,6 +93,8 @@ def propagate(
         tags = {"kind": kind, "route": f"{writer.mode}-to-{reader.mode}"}
         propagation = seen.frame_at - sent.at
         times.append(propagation)
+        if not record:
+            continue
         measure("sync.propagation_ms", propagation, "ms", **tags)
         if sent.input_at is not None:
             measure("sync.ui_round_trip_ms", seen.frame_at - sent.input_at, "ms", **tags)

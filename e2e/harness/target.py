@@ -66,8 +66,10 @@ def start_embedded(config: SuiteConfig, workdir: Path, **extra: str) -> AppProce
     options: dict[str, str] = {
         "db-latency-ms": str(config.db_latency_ms),
         "client": config.client,
-        **extra,
     }
+    if config.prefetch_rollout is not None:
+        options["prefetch-rollout"] = str(config.prefetch_rollout)
+    options |= extra
     if config.defect:
         options["defect"] = config.defect
     if config.dataset:

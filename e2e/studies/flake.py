@@ -15,7 +15,7 @@ from pathlib import Path
 from e2e.studies.common import parser, run_suite, stamp
 
 HEADLINES = ("navigation_p95", "initial_load", "js_heap", "propagation", "reconnect")
-NIGHTLY = "not soak and not load"  # the default set, as bin/verify runs it
+NIGHTLY = "not soak and not load and not rollout"  # the default set, as bin/verify runs it
 
 
 def repeat(times: int, hog: bool, artifacts: Path, client: str) -> int:

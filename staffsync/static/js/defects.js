@@ -275,6 +275,41 @@ const PATCHES = {
     };
   },
 
+  // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
+  // (a name the server does not know), takes the ERROR, then asks again the old way. Every
+  // legacy load and navigation costs an error frame; prefetch pages are untouched.
+  F32(app) {
+    if (app.mode !== "legacy") return;
+    const requestSync = app.requestSync.bind(app);
+    const onMessage = app.onMessage.bind(app);
+    app.requestSync = () => {
+      app.connection.send({ type: "SYNC_PERIOD_REQUEST", payload: { period: app.current } });
+      requestSync();
+    };
+    app.onMessage = (frame) => {
+      const p = frame.payload || {};
+      if (frame.type === "ERROR" && !p.requestId) return undefined; // "handled": asked again
+      return onMessage(frame);
+    };
+  },
+
+  // F33: a prefetch page builds a text index of every period for searching (2 MiB each,
+  // the period's rows repeated) and keeps it for the page's life.
+  F33(app) {
+    if (app.mode !== "prefetch") return;
+    const onMessage = app.onMessage.bind(app);
+    app.searchIndex = new Map();
+    app.onMessage = (frame) => {
+      const result = onMessage(frame);
+      if (frame.type !== "SYNC_ALL_PERIODS_RESPONSE") return result;
+      for (const [index, rows] of Object.entries((frame.payload || {}).periods || {})) {
+        const text = `${index}:${JSON.stringify(rows)}\n`;
+        app.searchIndex.set(index, text.repeat(Math.ceil((2 * 2 ** 20) / text.length)));
+      }
+      return result;
+    };
+  },
+
   // F30: after a reconnect, queued edits wait for the resync, and an edit whose row the
   // server changed meanwhile is dropped as "superseded" (shown saved, never sent).
   F30(app) {
@@ -302,11 +337,16 @@ const PATCHES = {
   },
 };
 
-// F29: the rollout bucket is drawn again on every page load (no stable id), so a user
-// flips between the modes on reload. Returns the mode it draws, or null when F29 is off.
-export function defectiveMode(defect, rolloutPercent) {
-  if (defect !== "F29") return null;
-  return Math.random() * 100 < rolloutPercent ? "prefetch" : "legacy";
+// The mode a rollout defect gives, or null when none is on. `drawn` is the profile's
+// stable bucket (0-99).
+// F29: the bucket is drawn again on every page load (no stable id), so a user flips
+// between the modes on reload.
+// F31: the percentage is taken as the share of the legacy mode: at 10 %, 90 % of the
+// users get the new one.
+export function defectiveMode(defect, rolloutPercent, drawn) {
+  if (defect === "F29") return Math.random() * 100 < rolloutPercent ? "prefetch" : "legacy";
+  if (defect === "F31") return drawn < rolloutPercent ? "legacy" : "prefetch";
+  return null;
 }
 
 // Switches on the client side of `defect`, if it has one; returns whether it did.

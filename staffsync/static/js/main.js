@@ -27,8 +27,8 @@ export function bucket(text) {
 
 function chooseMode(rolloutPercent, override, defect) {
   if (override === "prefetch" || override === "legacy") return override;
-  return defectiveMode(defect, rolloutPercent)
-    ?? (bucket(stableClientId()) < rolloutPercent ? "prefetch" : "legacy");
+  const drawn = bucket(stableClientId());
+  return defectiveMode(defect, rolloutPercent, drawn) ?? (drawn < rolloutPercent ? "prefetch" : "legacy");
 }
 
 async function boot() {
