@@ -215,6 +215,7 @@ def test_each_cohort_should_keep_its_contract(
     by_cohort = measure.tagged(cohort=cohort)
     truth = target.truth()
     periods = len(truth)
+    refused: list[str] = []
     for number, member in enumerate(members):
         tab = measured_tab(member, f"{member.name} ({cohort})")
         assert tab.mode == cohort, explain(
@@ -252,11 +253,8 @@ def test_each_cohort_should_keep_its_contract(
         errors, operations = error_counts(tab.network)
         by_cohort("cohort.errors", errors, "count")
         by_cohort("cohort.operations", operations, "count")
-        assert errors == 0, explain(
-            f"no ERROR frame for a {cohort} user who only loads and navigates",
-            f"{errors} of {operations} frames sent answered with ERROR",
-            ("F32", "F15"),
-        )
+        if errors:  # judged once every member is measured, so that the gate sees them all
+            refused.append(f"{member.name}: {errors} of {operations} frames sent")
         reconnect(tab, member, by_cohort)
         if writer_of is not None:
             writer = measured_tab(writer_of, f"{writer_of.name} ({writer_of.mode}, writing)")
@@ -266,6 +264,11 @@ def test_each_cohort_should_keep_its_contract(
         assert_no_console_errors(tab)
         heap.detach()
         tab.page.close()
+    assert not refused, explain(
+        f"no ERROR frame for a {cohort} user who loads, navigates and reads a colleague's edit",
+        f"ERROR answers: {refused}",
+        ("F32", "F15"),
+    )
 
 
 def reconnect(tab: User, member: Assigned, by_cohort: TestMetrics) -> None:

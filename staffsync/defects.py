@@ -38,7 +38,7 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F28": ("client", "text cells are written as HTML"),
     "F29": ("client", "the rollout bucket is drawn again on every page load"),
     "F30": ("client", "an offline edit is dropped when its row changed during the outage"),
-    "F31": ("client", "the rollout percentage is taken as the legacy share (10 % gives 90 % the new mode)"),
-    "F32": ("client", "a legacy page first asks for its period by a message name the server does not know"),
-    "F33": ("client", "a prefetch page keeps a 2 MiB text index of every period (over 30 MB sustained)"),
+    "F31": ("client", "the rollout percentage is taken as the legacy share (10 % -> 90 % new)"),
+    "F32": ("client", "a legacy page first asks for its period by a name the server does not know"),
+    "F33": ("client", "a prefetch page keeps a 2 MiB text index of every period (> 30 MB)"),
 }

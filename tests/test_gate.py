@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from e2e.gate.cohorts import cohort_rows, rollback_line
 from e2e.gate.kpis import (
     NOT_MEASURED,
     Kpi,
@@ -20,7 +21,13 @@ from e2e.gate.kpis import (
     statistic,
     verdict,
 )
-from e2e.gate.runner import GATE_FAILED, TESTS_AND_GATE_FAILED, exit_status, run_gate
+from e2e.gate.runner import (
+    GATE_FAILED,
+    ROLLBACK,
+    TESTS_AND_GATE_FAILED,
+    exit_status,
+    run_gate,
+)
 from e2e.gate.stats import compare, percentile
 from e2e.harness.options import ROOT
 
@@ -105,7 +112,7 @@ def test_recorded_healthy_run_should_pass_every_kpi_with_data() -> None:
     assert results["navigation_p95"].level == "pass"
     assert results["navigation_p95"].samples >= 20
     assert results["writes_lost"].value == 0
-    newer = ("load_", "dom_", "security_")  # KPIs of tests added after this run was recorded
+    newer = ("load_", "dom_", "security_", "cohort_")  # KPIs of tests added after this run
     measured = {k: r for k, r in results.items() if not k.startswith(newer)}
     assert all(r.level == "pass" for r in measured.values()), measured
     assert all(r.level == NOT_MEASURED for k, r in results.items() if k.startswith(newer))
@@ -198,7 +205,7 @@ def test_smoke_selection_on_a_healthy_app_should_pass_with_unselected_kpis_not_m
     assert by_id["heap_growth"].level == NOT_MEASURED
     assert "no selected test measures it" in by_id["heap_growth"].note
     left_out = {r.id for r in results if r.level == NOT_MEASURED}
-    newer = {r.id for r in results if r.id.startswith(("load_", "dom_", "security_"))}
+    newer = {r.id for r in results if r.id.startswith(("load_", "dom_", "security_", "cohort_"))}
     assert left_out == {"heap_growth"} | newer
     assert all(r.level == "pass" for r in results if r.id not in left_out), results
     assert by_id["propagation"].samples >= 20  # a p95, not a max of a handful
@@ -250,3 +257,84 @@ def test_gate_note_should_name_the_selection_that_left_a_kpi_out(tmp_path: Path)
     growth = next(r for r in outcome.results if r.id == "heap_growth")
     assert growth.note.endswith('(selection: -m "smoke")')
     assert outcome.verdict == "pass"
+
+
+def cohort_kpis() -> list[Kpi]:
+    return [k for k in load_kpis(KPIS) if k.cohort]
+
+
+def cohort_samples(heap_mib: float, errors: int = 0) -> list[dict[str, Any]]:
+    """Figures of a rollout run: three users in each cohort."""
+    out = []
+    for cohort in ("prefetch", "legacy"):
+        for user in range(3):
+            out += [sample("cohort.navigation_ms", 20.0 + i, cohort=cohort) for i in range(12)]
+            out += [sample("cohort.first_row_ms", 300.0 + user, cohort=cohort)]
+            out += [sample("cohort.heap_bytes", 2.5 * 2**20, cohort=cohort) for _ in range(3)]
+            out += [sample("cohort.errors", 0, cohort=cohort)]
+            out += [sample("cohort.operations", 26, cohort=cohort)]
+            out += [sample("cohort.socket_failures", 0, cohort=cohort)]
+            out += [sample("cohort.sockets", 13, cohort=cohort)]
+            out += [sample("cohort.reconnect_ms", 300.0, cohort=cohort)]
+            out += [sample("cohort.propagation_ms", 100.0, cohort=cohort)]
+    for s in out:  # the new cohort's memory, and the legacy cohort's ERROR answers
+        if s["metric"] == "cohort.heap_bytes" and s["tags"]["cohort"] == "prefetch":
+            s["value"] = heap_mib * 2**20
+        if s["metric"] == "cohort.errors" and s["tags"]["cohort"] == "legacy":
+            s["value"] = errors
+    return out
+
+
+def test_healthy_cohorts_should_trip_no_rollback_trigger() -> None:
+    results = evaluate(cohort_kpis(), cohort_samples(heap_mib=2.5))
+    assert {r.level for r in results} == {"pass"}
+    assert not [r.id for r in results if r.tripped]
+
+
+@pytest.mark.parametrize(
+    ("heap_mib", "errors", "tripped"),
+    [
+        (36.4, 0, {"cohort_prefetch_heap"}),  # over 30 MB sustained, under the 50 MB alert
+        (2.5, 13, {"cohort_legacy_error_rate"}),  # 50 % of frames answered with ERROR
+        (30.0, 0, set()),  # exactly at the trigger: "> 30 MB" is not tripped
+    ],
+)
+def test_a_value_beyond_the_plans_trigger_should_trip_it_in_its_cohort(
+    heap_mib: float, errors: int, tripped: set[str]
+) -> None:
+    results = evaluate(cohort_kpis(), cohort_samples(heap_mib, errors))
+    assert {r.id for r in results if r.tripped} == tripped
+
+
+def test_rollback_should_decide_the_exit_status_of_a_strict_gate_only() -> None:
+    assert exit_status(False, "warn", "strict", rollback=True) == ROLLBACK
+    assert exit_status(True, "fail", "strict", rollback=True) == ROLLBACK
+    assert exit_status(False, "warn", "warn", rollback=True) == 0
+    assert exit_status(False, "pass", "strict", rollback=False) == 0
+
+
+def test_cohort_table_should_set_the_cohorts_side_by_side_and_name_the_trigger() -> None:
+    results = evaluate(cohort_kpis(), cohort_samples(heap_mib=36.4))
+    rows = cohort_rows(results)
+    assert rows[0][0] == "measure" and rows[0][1] == "prefetch: value"
+    heap = next(r for r in rows if r[0].startswith("JS heap"))
+    assert heap[1] == "36.40 MiB" and heap[2] == "WARN ROLLBACK" and heap[4] == "30.00 MiB"
+    assert heap[6] == "PASS"
+    lines = [rollback_line(r) for r in results if r.tripped]
+    assert lines == [
+        "ROLLBACK: memory > 30 MB sustained (prefetch cohort, 36.40 MiB, threshold 30.00 MiB)"
+    ]
+    assert not cohort_rows(evaluate(cohort_kpis(), [], tests={}))  # no rollout run: no table
+
+
+def test_gate_json_should_list_the_rollbacks(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    metrics = {"schema": 1, "runId": "r", "samples": cohort_samples(2.5, errors=13)}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    outcome = run_gate(run, KPIS)
+    gate = json.loads((run / "gate.json").read_text())
+    assert gate["rollback"] == [
+        "ROLLBACK: error rate > 2 % (legacy cohort, 50.00 %, threshold 2.00 %)"
+    ]
+    assert [r.id for r in outcome.rollbacks] == ["cohort_legacy_error_rate"]

@@ -65,3 +65,15 @@ def test_bad_option_should_end_the_run_at_once_with_a_usage_error() -> None:
         )
         assert done.returncode == 4, (bad, done.stdout, done.stderr)  # pytest's usage error
         assert f"argument {bad[0]}" in done.stderr, done.stderr
+
+
+def test_fair_interval_should_hold_a_fair_draw_but_not_a_flag_read_backwards() -> None:
+    from e2e.harness.rollout import FALSE_ALARM, binomial_cdf, fair_interval
+
+    lo, hi = fair_interval(40, 10)
+    assert (lo, hi) == (0, 11)
+    assert 1 - binomial_cdf(hi, 40, 0.1) <= FALSE_ALARM / 2  # more than hi: rarer than 1/2000
+    assert 1 - binomial_cdf(hi - 1, 40, 0.1) > FALSE_ALARM / 2
+    assert not lo <= 36 <= hi  # 90 % in the new mode at a 10 % step (F31)
+    assert fair_interval(40, 50) == (10, 30)
+    assert fair_interval(40, 0) == (0, 0) and fair_interval(40, 100) == (40, 40)

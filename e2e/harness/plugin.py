@@ -94,6 +94,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     run_last(items)  # the idle watch is judged after everything else has run
 
 
+def _cohort_of(item: pytest.Item) -> dict[str, str]:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    cohort = params.get("cohort")
+    return {"cohort": str(cohort)} if cohort else {}
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Note every selected test and what it measures, for the gate's coverage."""
     recorder = session.config.stash.get(RECORDER_KEY, None)
@@ -105,6 +111,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "tags": {
                 "fault": "yes" if item.get_closest_marker("fault") else "no",
                 "load": "yes" if item.get_closest_marker("load") else "no",
+                # a test parametrized by rollout cohort feeds only that cohort's KPIs
+                **_cohort_of(item),
             },
         }
     opt = session.config.option

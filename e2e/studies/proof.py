@@ -30,9 +30,16 @@ class Catch:
 
     tests: tuple[str, ...]
     options: tuple[str, ...] = ()
+    # a plan's rollback trigger the gate must name (a rollout step's KPI, judged over the
+    # cohort's samples): the run is judged by the strict gate too
+    rollback: str = ""
 
 
 EXPLORE = "test_explore.py::test_users_should_see_what_the_model_says"
+ROLLOUT = "test_rollout.py"
+COHORTS = f"{ROLLOUT}::test_each_cohort_should_keep_its_contract"
+AT_10 = ("--prefetch-rollout", "10")
+AT_50 = ("--prefetch-rollout", "50")
 ORDINARY = "test_ordinary_use.py"
 SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
@@ -131,7 +138,11 @@ MATRIX: dict[str, Catch] = {
         ("test_security.py::test_markup_should_be_shown_as_text_on_every_screen", EXPLORE)
     ),
     "F29": Catch(
-        ("test_ordinary_use.py::test_a_user_should_keep_the_mode_the_deployment_gave", EXPLORE)
+        (
+            "test_ordinary_use.py::test_a_user_should_keep_the_mode_the_deployment_gave",
+            EXPLORE,
+            f"{ROLLOUT}::test_each_user_should_keep_the_mode_it_was_given",
+        )
     ),
     "F30": Catch(
         (
@@ -139,6 +150,10 @@ MATRIX: dict[str, Catch] = {
             EXPLORE,
         )
     ),
+    # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
+    "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),
+    "F32": Catch((COHORTS,), AT_50, rollback="error rate > 2 %"),
+    "F33": Catch((COHORTS,), AT_50, rollback="memory > 30 MB sustained"),
 }
 
 
@@ -197,11 +212,23 @@ def prove(defect: str, artifacts: Path, name: str, client: str) -> Result:
     started = time.monotonic()
     run = run_suite(
         [E2E + t for t in catch.tests],
-        ["--defect", defect, "--gate", "off", "--client", client, *catch.options],
+        [
+            *("--defect", defect, "--client", client, *catch.options),
+            *("--gate", "strict" if catch.rollback else "off"),
+        ],
         f"proof-{name}-{defect}",
         artifacts,
     )
-    return result(defect, run, started)
+    found = result(defect, run, started)
+    if catch.rollback:
+        gate = run.run_dir / "gate.json"
+        lines = json.loads(gate.read_text())["rollback"] if gate.exists() else []
+        named = [f"gate: {line}" for line in lines if catch.rollback in line]
+        found.naming += named
+        found.caught = found.caught or bool(named)
+        if named:
+            found.note = ""
+    return found
 
 
 def healthy(artifacts: Path, name: str, defects: list[str], client: str) -> Result:

@@ -303,8 +303,10 @@ const PATCHES = {
       const result = onMessage(frame);
       if (frame.type !== "SYNC_ALL_PERIODS_RESPONSE") return result;
       for (const [index, rows] of Object.entries((frame.payload || {}).periods || {})) {
-        const text = `${index}:${JSON.stringify(rows)}\n`;
-        app.searchIndex.set(index, text.repeat(Math.ceil((2 * 2 ** 20) / text.length)));
+        const once = JSON.stringify(rows).length + 1;
+        // one flat string (a repeat() would share its parts): the rows, copied to 2 MiB
+        const copies = Array.from({ length: Math.ceil((2 * 2 ** 20) / once) }, () => rows);
+        app.searchIndex.set(index, JSON.stringify(copies));
       }
       return result;
     };
