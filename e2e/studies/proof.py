@@ -142,7 +142,8 @@ MATRIX: dict[str, Catch] = {
             "test_ordinary_use.py::test_a_user_should_keep_the_mode_the_deployment_gave",
             EXPLORE,
             f"{ROLLOUT}::test_each_user_should_keep_the_mode_it_was_given",
-        )
+        ),
+        AT_50,  # the session's app at 50 % (at its own 100 % every draw is the new mode)
     ),
     "F30": Catch(
         (
