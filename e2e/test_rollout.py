@@ -21,12 +21,10 @@ from e2e.harness.options import SuiteConfig
 from e2e.harness.propagation import Change, propagate
 from e2e.harness.rollout import MODES, Announced, announced, fair_interval, page_mode
 from e2e.harness.target import Target
-from e2e.harness.users import User
+from e2e.harness.users import User, tab_in
 from e2e.pages.schedule_page import SchedulePage
 from e2e.probes import page_probe, sentinel
 from e2e.probes.faults import SocketControl
-from e2e.probes.network import NetworkLog
-from e2e.probes.page_probe import PageProbe
 from e2e.probes.stability import error_counts
 
 pytestmark = pytest.mark.rollout
@@ -176,18 +174,8 @@ def test_each_user_should_keep_the_mode_it_was_given(
 
 
 def measured_tab(user: Assigned, name: str) -> User:
-    page = user.context.new_page()
-    tab = User(
-        name=name,
-        context=user.context,
-        page=page,
-        schedule=SchedulePage(page),
-        probe=PageProbe(page),
-        network=NetworkLog(page),
-        evidence="",
-        control=user.control,
-    )
-    page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
+    tab = tab_in(user.context, name, "", user.control)
+    page = tab.page
     page.on(
         "console",
         lambda m: tab.console_errors.append(m.text) if m.type == "error" else None,

@@ -79,16 +79,23 @@ def make_user(
 
 def another_tab(user: User, name: str) -> User:
     """A second tab in `user`'s browser profile: same storage, same socket control."""
-    page = user.context.new_page()
+    return tab_in(user.context, name, user.evidence, user.control)
+
+
+def tab_in(
+    context: BrowserContext, name: str, evidence: str, control: SocketControl | None
+) -> User:
+    """A new tab in a browser profile whose probes are installed (see `make_user`)."""
+    page = context.new_page()
     tab = User(
         name=name,
-        context=user.context,
+        context=context,
         page=page,
         schedule=SchedulePage(page),
         probe=PageProbe(page),
         network=NetworkLog(page),
-        evidence=user.evidence,
-        control=user.control,
+        evidence=evidence,
+        control=control,
     )
     page.on("dialog", lambda dialog: dialog.accept())
     page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
