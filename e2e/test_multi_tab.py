@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,7 +17,13 @@ from e2e.harness.checks import (
 )
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
-from e2e.harness.propagation import PROPAGATION_METRICS, PROPAGATION_TIMEOUT_MS, Change, propagate
+from e2e.harness.propagation import (
+    PROPAGATION_METRICS,
+    PROPAGATION_TIMEOUT_MS,
+    Change,
+    propagate,
+    renaming,
+)
 from e2e.harness.staffing import other_status, periods_of, pick_member, shown, visit
 from e2e.harness.target import Target
 from e2e.harness.users import User
@@ -46,18 +51,6 @@ def assert_everywhere(user: User, target: Target, periods: range) -> None:
     for period in periods:
         visit(user, period)
         assert_shows_truth(user, truth, period)
-
-
-def renaming(user: User, staff_id: str, name: str) -> tuple[Change, Callable[[], None]]:
-    change = Change(
-        key=name,
-        frame_type="STAFF_UPDATE",
-        marker=name,
-        shows=f"{staff_id} renamed {name!r}",
-        text=name,
-        staff_id=staff_id,
-    )
-    return change, lambda: user.schedule.rename_staff(staff_id, name)
 
 
 @pytest.mark.smoke

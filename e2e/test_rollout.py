@@ -18,7 +18,7 @@ from e2e.harness.catalogue import explain
 from e2e.harness.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
-from e2e.harness.propagation import Change, propagate
+from e2e.harness.propagation import propagate, renaming
 from e2e.harness.rollout import MODES, Announced, announced, fair_interval, page_mode
 from e2e.harness.target import Target
 from e2e.harness.users import User, tab_in
@@ -278,28 +278,10 @@ def reader_sees(
     """A colleague (of the other cohort where there is one) renames someone the reader
     shows; the time to the reader's frame goes to the reader's cohort."""
     period = tab.schedule.current_period()
-    writer.probe.expect_navigation(period)
     if writer.schedule.current_period() != period:
         writer.schedule.go_to_period(period)
     writer.schedule.wait_ready(period)
-    staff_id = truth[period][0]
-    name = f"Rollout {time.monotonic_ns() % 10**8}"
-    change = Change(
-        key=name,
-        frame_type="STAFF_UPDATE",
-        marker=name,
-        shows=f"{staff_id} renamed {name!r}",
-        text=name,
-        staff_id=staff_id,
-    )
-    times = propagate(
-        writer,
-        [tab],
-        change,
-        lambda: writer.schedule.edit_staff(staff_id, {"name": name}),
-        by_cohort,
-        "rollout",
-        record=False,
-    )
+    change, action = renaming(writer, truth[period][0], f"Rollout {time.monotonic_ns() % 10**8}")
+    times = propagate(writer, [tab], change, action, by_cohort, "rollout", record=False)
     for ms in times:
         by_cohort("cohort.propagation_ms", ms, "ms")

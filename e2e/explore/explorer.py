@@ -70,6 +70,9 @@ AGREES = f"""(exp) => {{
 }}"""
 
 
+WRITE_ACTIONS = ("edit", "move", "create", "delete")
+
+
 class Divergence(AssertionError):
     """The app broke a promise the model keeps: what was expected, what was seen, and
     which promise (screen, database, mode, content, console, frames; step: an action the
@@ -97,7 +100,6 @@ class Explorer:
         self.checks = 0
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
         self.nonce = secrets.token_hex(2)
-        self.sent_before = 0  # the acting tab's write frames before a write step
 
     # -- the example's world --------------------------------------------------------------
     def begin(self) -> None:
@@ -149,8 +151,8 @@ class Explorer:
     def _perform(self, step: Step) -> None:
         m, w, a = self.model, self.world, step.args
         p, t = step.profile, step.tab
-        if step.action in ("edit", "move", "create", "delete"):
-            self.sent_before = w.tab(p, t).probe.writes_sent()
+        # the acting tab's write frames before a write step (it must send one more)
+        sent = w.tab(p, t).probe.writes_sent() if step.action in WRITE_ACTIONS else 0
         match step.action:
             case "open_profile":
                 m.profiles[p] = Profile(p)
@@ -182,19 +184,19 @@ class Explorer:
                         tab.loaded = False  # a legacy tab loads each period from the server
             case "edit":
                 held = w.edit(p, t, self._id(a["handle"]), a["fields"])
-                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, held)))
+                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, held)), sent)
             case "move":
                 w.move(p, t, self._id(a["handle"]), a["first"], a["last"])
                 moved = {"first": a["first"], "last": a["last"]}
-                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, moved)))
+                self._write(p, t, Write("update", a["handle"], self._changes(p, t, a, moved)), sent)
             case "create":
                 held = w.create(p, t, a["name"], a["position"], a["first"], a["last"])
                 fields = {"name": held["name"], "position": held["position"], "department": ""}
                 fields |= {"status": "active", "first": a["first"], "last": a["last"]}
-                self._write(p, t, Write("create", a["handle"], fields))
+                self._write(p, t, Write("create", a["handle"], fields), sent)
             case "delete":
                 w.delete(p, t, self._id(a["handle"]))
-                self._write(p, t, Write("delete", a["handle"]))
+                self._write(p, t, Write("delete", a["handle"]), sent)
             case "offline":
                 w.offline(p)
                 m.profiles[p].offline = True
@@ -265,13 +267,13 @@ class Explorer:
         for operation in operations(write):
             self.cells[(operation, condition)] += 1
 
-    def _write(self, p: str, t: str, write: Write) -> None:
+    def _write(self, p: str, t: str, write: Write, sent: int) -> None:
         m = self.model
         tab = m.tab(p, t)
         if write.kind == "update" and not write.changes:
             return  # nothing changed: nothing is sent
         if m.connected(p):
-            if not self.world.tab(p, t).probe.wait_sent(self.sent_before):
+            if not self.world.tab(p, t).probe.wait_sent(sent):
                 raise self._diverge(
                     f"profile {p} tab {t} to send its {write.kind} of {write.handle}",
                     "no write frame within 10 s",

@@ -18,7 +18,7 @@ from hypothesis.stateful import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from e2e.explore.explorer import Divergence, Explorer
+from e2e.explore.explorer import WRITE_ACTIONS, Divergence, Explorer
 from e2e.explore.model import STATUSES, TEXT_FIELDS
 from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
@@ -60,7 +60,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         def do(self, step: Step) -> None:
             session.count(self.explorer, step)
-            if step.action in ("edit", "move", "create", "delete"):
+            if step.action in WRITE_ACTIONS:
                 self.wrote.add(step.profile)
             elif step.action in ("reload", "open_tab"):
                 self.wrote.discard(step.profile)

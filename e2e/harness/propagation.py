@@ -123,3 +123,16 @@ def legs(sent: SentWrite, received: ReceivedWrite, frame_at: float) -> dict[str,
         out["network_and_server"] = received.at - sent.at
     out["render"] = frame_at - received.at
     return out
+
+
+def renaming(user: User, staff_id: str, name: str) -> tuple[Change, Callable[[], None]]:
+    """A rename made in `user`'s page: the change a reader shows, and the action making it."""
+    change = Change(
+        key=name,
+        frame_type="STAFF_UPDATE",
+        marker=name,
+        shows=f"{staff_id} renamed {name!r}",
+        text=name,
+        staff_id=staff_id,
+    )
+    return change, lambda: user.schedule.rename_staff(staff_id, name)
