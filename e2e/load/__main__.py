@@ -65,7 +65,14 @@ def summary(metrics: dict[str, Any]) -> list[str]:
         if xs:
             mean = sum(xs) / len(xs) * scale
             lines.append(f"{metric:26} max {max(xs) * scale:.1f} {unit}, mean {mean:.1f} {unit}")
-    invalid = metrics["environment"]["load"]["invalid"]
+    load = metrics["environment"]["load"]
+    if load.get("framesPerCoreSecond"):
+        lines.append(
+            f"generator: {load['framesReceived']} frames received in"
+            f" {load['generatorCpuSeconds']:.1f} CPU-s: {load['framesPerCoreSecond']:,.0f}"
+            " frames/s per core"
+        )
+    invalid = load["invalid"]
     lines.append(
         f"INVALID RUN: {invalid}" if invalid else "valid run (generator below its CPU limit)"
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import time
 import uuid
 from collections.abc import Callable
@@ -31,21 +32,134 @@ from typing import Any
 import gevent
 import psutil
 import websocket
+from gevent.monkey import get_original
 from locust import User, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
+try:  # a C parser when the host has one: a broadcast is parsed by every user
+    from orjson import loads
+except ImportError:  # pragma: no cover - a worker host without orjson parses in Python
+    from json import loads  # type: ignore[assignment]
+
 SETTLE_S = 5.0  # edits answered this close to a user's stop are not counted for delivery
 REPORT_WAIT_S = 30.0  # how long a master waits for its workers' results
+MAX_SAMPLES = 200_000  # a process keeps at most this many samples (a fair subset beyond)
 
 
 # -- the protocol client ----------------------------------------------------------------
 Frame = dict[str, Any]
 Report = Callable[..., None]  # Locust's events.request.fire
+CHUNK = 1 << 16  # bytes read from a socket at once: a burst of frames costs one read
 
 
 class ProtocolError(Exception):
     """The server answered with ERROR, or not with what the protocol says."""
+
+
+class Closed(Exception):
+    """The server closed the socket (a close frame, or the connection ended)."""
+
+
+class FrameReader:
+    """Messages of the server's side of one WebSocket (RFC 6455, section 5: a server's frames
+    are never masked), read from the raw socket in large chunks and cut out of a buffer.
+    websocket-client reads each frame in three socket calls, each under a timer of its own,
+    which was most of the generator's CPU at a few thousand broadcasts a second. Pings are
+    answered through `pong`; a close frame or the end of the stream raises Closed."""
+
+    def __init__(self, sock: Any, pong: Callable[[bytes], None]) -> None:
+        self.sock, self.pong = sock, pong
+        self.buf = bytearray()
+        self.pos = 0
+        self.fragments: list[bytes] = []
+
+    def read(self) -> None:
+        """One read from the socket into the buffer (waits when nothing has arrived)."""
+        chunk = self.sock.recv(CHUNK)
+        if not chunk:
+            raise Closed("the connection ended")
+        if self.pos:
+            del self.buf[: self.pos]
+            self.pos = 0
+        self.buf += chunk
+
+    def pop(self) -> bytes | None:
+        """The next whole text or binary message in the buffer, or None."""
+        while True:
+            pos, have = self.pos, len(self.buf) - self.pos
+            if have < 2:
+                return None
+            first, second = self.buf[pos], self.buf[pos + 1]
+            if second & 0x80:
+                raise ProtocolError("the server sent a masked frame")
+            length, head = second & 0x7F, 2
+            if length >= 126:
+                head = 4 if length == 126 else 10
+                if have < head:
+                    return None
+                length = int.from_bytes(self.buf[pos + 2 : pos + head], "big")
+            if have < head + length:
+                return None
+            payload = bytes(self.buf[pos + head : pos + head + length])
+            self.pos = pos + head + length
+            opcode = first & 0x0F
+            if opcode == 0x9:  # ping
+                self.pong(payload)
+            elif opcode == 0x8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                raise Closed(f"the server closed the socket ({code})")
+            elif opcode != 0xA:  # text, binary or a continuation of one
+                if not self.fragments and first & 0x80:
+                    return payload
+                self.fragments.append(payload)
+                if first & 0x80:  # the message's last frame
+                    whole = b"".join(self.fragments)
+                    self.fragments = []
+                    return whole
+
+    def message(self) -> bytes:
+        """The next message, waiting for it."""
+        while (raw := self.pop()) is None:
+            self.read()
+        return raw
+
+
+class Receiver:
+    """One greenlet reads the sockets of every listening user of this process: epoll says
+    which have data, so a broadcast to a hundred users costs one wake-up, not a hundred
+    greenlet switches. Hosts without epoll give each user a greenlet of its own."""
+
+    def __init__(self, epoll: Any) -> None:
+        self.poller = epoll()
+        self.listeners: dict[int, PrefetchUser] = {}
+        self.greenlet: gevent.Greenlet | None = None
+
+    def add(self, user: PrefetchUser) -> None:
+        fd = user.client.fileno()
+        self.listeners[fd] = user
+        self.poller.register(fd, select.EPOLLIN)
+        if self.greenlet is None:
+            self.greenlet = gevent.spawn(self.run)
+
+    def remove(self, fd: int) -> None:
+        if self.listeners.pop(fd, None) is not None:
+            self.poller.unregister(fd)
+
+    def run(self) -> None:
+        hub = gevent.get_hub()
+        watcher = hub.loop.io(self.poller.fileno(), 1)  # 1: readable
+        while True:
+            hub.wait(watcher)
+            for fd, _ in self.poller.poll(0):
+                user = self.listeners.get(fd)
+                if user is not None:
+                    user.readable()
+
+
+def _receiver() -> Receiver | None:
+    epoll = get_original("select", "epoll") if hasattr(select, "EPOLLIN") else None
+    return Receiver(epoll) if epoll is not None else None
 
 
 class LoadClient:
@@ -55,6 +169,7 @@ class LoadClient:
         self.url, self.origin, self.report, self.name = url, origin, report, name
         self.timeout = timeout
         self.ws: websocket.WebSocket | None = None
+        self.reader: FrameReader | None = None
         self.client_id = ""
         self.connects = 0  # sockets opened
         self.received_bytes = 0
@@ -64,7 +179,7 @@ class LoadClient:
         started = time.perf_counter()
         try:
             length = call()
-        except (OSError, websocket.WebSocketException, ProtocolError, ValueError) as exc:
+        except (OSError, websocket.WebSocketException, ProtocolError, Closed, ValueError) as exc:
             self.report(
                 request_type="WS",
                 name=name,
@@ -83,22 +198,26 @@ class LoadClient:
 
     def connect(self, query: str = "") -> None:
         def open_() -> int:
-            # websocket-client checks UTF-8 in pure Python, which was two thirds of the
-            # generator's CPU; a frame that is not valid UTF-8 fails json.loads anyway
-            self.ws = websocket.create_connection(
-                self.url + query,
-                origin=self.origin,
-                timeout=self.timeout,
-                skip_utf8_validation=True,
+            # websocket-client makes the handshake and masks what we send; what the server
+            # sends is read by FrameReader, from the first frame on
+            ws = websocket.create_connection(
+                self.url + query, origin=self.origin, timeout=self.timeout
             )
+            self.ws = ws
+            self.reader = FrameReader(ws.sock, lambda data: ws.pong(data))
             self.connects += 1
-            ack = json.loads(self.ws.recv())
+            ack = self.recv()[0]
             if ack.get("type") != "CONNECTION_ACK":
                 raise ProtocolError(f"expected CONNECTION_ACK first, got {ack.get('type')}")
             self.client_id = ack["payload"]["clientId"]
             return 0
 
         self.timed("connect", open_)
+
+    def listen(self) -> None:
+        """From now on a read waits as long as it takes (a quiet app is not a failure)."""
+        assert self.ws is not None and self.ws.sock is not None
+        self.ws.sock.settimeout(None)
 
     def send(self, kind: str, payload: dict[str, Any], request_id: str | None = None) -> str:
         rid = request_id or uuid.uuid4().hex[:12]
@@ -109,18 +228,30 @@ class LoadClient:
         return rid
 
     def recv(self) -> tuple[Frame, int]:
-        assert self.ws is not None
-        raw = self.ws.recv()
+        assert self.reader is not None
+        raw = self.reader.message()
+        return self.parse(raw), len(raw)
+
+    def parse(self, raw: bytes) -> Frame:
+        SHARED.frames += 1
         self.received_bytes += len(raw)
-        frame: Frame = json.loads(raw)
+        frame: Frame = loads(raw)
         if frame.get("type") == "ERROR":
             raise ProtocolError(str(frame.get("payload")))
-        return frame, len(raw)
+        return frame
+
+    def fileno(self) -> int:
+        assert self.ws is not None and self.ws.sock is not None
+        fd: int = self.ws.sock.fileno()
+        return fd
 
     def close(self) -> None:
         if self.ws is not None:
+            if RECEIVER is not None and self.ws.sock is not None:
+                RECEIVER.remove(self.ws.sock.fileno())  # before the number can be reused
             self.ws.close()
             self.ws = None
+            self.reader = None
 
 
 # -- the users --------------------------------------------------------------------------
@@ -134,15 +265,29 @@ class Process:
     users: list[Any] = field(default_factory=list)
     samples: list[tuple[str, float, bool, float]] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # this process's CPU %, every second
+    frames: int = 0  # frames its users received
+    seen_samples: int = 0  # samples taken, kept or not
+    cpu_at_start: float | None = None  # its CPU time (s) when its first user started
     sides: list[dict[str, Any]] = field(default_factory=list)  # a master's workers' results
 
 
 SHARED = Process()
 
 
+def keep(name: str, ms: float, ok: bool, at: float) -> None:
+    """One sample of this process. Beyond MAX_SAMPLES each new one replaces a kept one at
+    random (reservoir sampling), so that what is kept stays a fair sample of the whole run."""
+    SHARED.seen_samples += 1
+    if len(SHARED.samples) < MAX_SAMPLES:
+        SHARED.samples.append((name, ms, ok, at))
+        return
+    slot = random.randrange(SHARED.seen_samples)
+    if slot < MAX_SAMPLES:
+        SHARED.samples[slot] = (name, ms, ok, at)
+
+
 def _keep(name: str, response_time: float, exception: Exception | None, **_: Any) -> None:
-    if len(SHARED.samples) < 200_000:
-        SHARED.samples.append((name, float(response_time), exception is None, time.time()))
+    keep(name, float(response_time), exception is None, time.time())
 
 
 def side_of(process: Process) -> dict[str, Any]:
@@ -167,6 +312,8 @@ def side_of(process: Process) -> dict[str, Any]:
         "receivedBytes": sum(u.client.received_bytes for u in process.users),
         "cpu": process.cpu,
         "users": len(process.users),
+        "frames": process.frames,
+        "cpuSeconds": _cpu_seconds() - process.cpu_at_start if process.cpu_at_start else 0.0,
     }
 
 
@@ -175,6 +322,11 @@ def _write(environment: Environment, sides: list[dict[str, Any]]) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"workers": sides}, f)
+
+
+def _cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 def _watch_cpu() -> None:
@@ -245,6 +397,8 @@ class StaffUser(User):
         self.seen: set[str] = set()
         self.staff: list[str] = []
         self.stopping = False
+        if SHARED.cpu_at_start is None:
+            SHARED.cpu_at_start = _cpu_seconds()
         SHARED.users.append(self)
 
     def on_stop(self) -> None:
@@ -281,30 +435,69 @@ class PrefetchUser(StaffUser):
 
         self.client.timed("sync_all", sync)
         self.ready_at = time.time()
-        self.listener = gevent.spawn(self.receive)
+        self.client.listen()
+        assert self.client.reader is not None
+        while (raw := self.client.reader.pop()) is not None:  # what came with the sync
+            self.on_message(raw)
+        if RECEIVER is not None:
+            RECEIVER.add(self)
+        else:
+            self.listener = gevent.spawn(self.receive)
 
     def receive(self) -> None:
-        while True:
+        """This user's own receive loop (hosts without epoll)."""
+        while not self.client_gone():
+            assert self.client.reader is not None
             try:
-                frame, _ = self.client.recv()
-            except ProtocolError as exc:
-                self.report("error", 0, exc)
-                continue
-            except Exception as exc:  # the socket is gone: a failure unless we are stopping
-                if not self.stopping:
-                    self.closed_at = time.time()
-                    self.report("closed", 0, exc)
+                raw = self.client.reader.message()
+            except Exception as exc:
+                self.lost(exc)
                 return
-            rid = str((frame.get("payload") or {}).get("requestId") or "")
-            if frame["type"] != "STAFF_UPDATE" or rid not in SHARED.edits:
-                continue
-            now = time.time()
-            sent, acked = SHARED.edits[rid]
-            self.seen.add(rid)
-            self.report("broadcast", (now - sent) * 1000)
-            if frame.get("clientId") == self.client.client_id and acked is None:
-                SHARED.edits[rid] = (sent, now)
-                self.report("edit_ack", (now - sent) * 1000)
+            self.on_message(raw)
+
+    def client_gone(self) -> bool:
+        return self.client.reader is None
+
+    def readable(self) -> None:
+        """The receiver saw data on this user's socket: every whole message in it."""
+        reader = self.client.reader
+        if reader is None:
+            return
+        try:
+            reader.read()
+            while (raw := reader.pop()) is not None:
+                self.on_message(raw)
+        except Exception as exc:
+            if RECEIVER is not None and self.client.ws is not None:
+                RECEIVER.remove(self.client.fileno())
+            self.lost(exc)
+
+    def lost(self, exc: Exception) -> None:
+        """The socket is gone: a failure unless we are stopping."""
+        if not self.stopping:
+            self.closed_at = time.time()
+            self.report("closed", 0, exc)
+
+    def on_message(self, raw: bytes) -> None:
+        try:
+            frame = self.client.parse(raw)
+        except (ProtocolError, ValueError) as exc:
+            self.report("error", 0, exc)
+            return
+        if frame.get("type") != "STAFF_UPDATE":
+            return
+        rid = str((frame.get("payload") or {}).get("requestId") or "")
+        if rid not in SHARED.edits:
+            return
+        now = time.time()
+        sent, acked = SHARED.edits[rid]
+        self.seen.add(rid)
+        # kept here, not through Locust's request event: a broadcast is the commonest
+        # sample by far, and Locust's statistics of it cost a tenth of the generator
+        keep("broadcast", (now - sent) * 1000, True, now)
+        if frame.get("clientId") == self.client.client_id and acked is None:
+            SHARED.edits[rid] = (sent, now)
+            self.report("edit_ack", (now - sent) * 1000)
 
     @task
     def edit(self) -> None:
@@ -336,3 +529,6 @@ class LegacyUser(StaffUser):
                     return size
 
         self.client.timed("legacy_sync", sync)
+
+
+RECEIVER = _receiver()

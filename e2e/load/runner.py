@@ -237,7 +237,9 @@ def merged(sides: list[dict[str, Any]]) -> dict[str, Any]:
         "samples": [s for side in sides for s in side["samples"]],
         **{
             key: sum(side.get(key, 0) for side in sides)
-            for key in ("expected", "received", "connects", "receivedBytes", "users")
+            for key in (
+                "expected", "received", "connects", "receivedBytes", "users", "frames", "cpuSeconds"
+            )
         },
         "processes": len(sides),
     }
@@ -352,8 +354,17 @@ def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str)
             "invalid": invalid(busiest),
             "expectedBroadcasts": side["expected"],
             "receivedBroadcasts": side["received"],
+            "framesReceived": side.get("frames", 0),
+            "generatorCpuSeconds": side.get("cpuSeconds", 0.0),
+            "framesPerCoreSecond": frames_per_core(side),
         },
     }
+
+
+def frames_per_core(side: dict[str, Any]) -> float | None:
+    """Frames the generator received per second of its CPU time: how lean it is."""
+    cpu = float(side.get("cpuSeconds", 0.0))
+    return side.get("frames", 0) / cpu if cpu > 0 else None
 
 
 def invalid(busiest_generator_cpu: float) -> str | None:
