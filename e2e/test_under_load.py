@@ -1,15 +1,21 @@
 """Scenario 6, under load: rapid switching, cross-tab propagation and a cut socket, first on
 a quiet server and then while Locust users (--load-users, editing at --load-edit-rate) keep
 it busy, in the same run; every browser sample carries `load` (quiet / yes) and `load_users`.
-Run with `bin/verify -m load --load-users 200`."""
+Run with `bin/verify -m load --load-users 200`.
+
+The loaded phase is sized before it starts: long enough for every load KPI to reach its
+minimum samples (e2e/load/sizing.py), at most --load-max-seconds. The app's gauges come
+from its /metrics when it has them (cross-checked against psutil when it runs here)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
+import psutil
 import pytest
 
+from e2e.gate.kpis import load_kpis
 from e2e.harness.catalogue import explain
 from e2e.harness.checks import assert_one_socket, assert_shows_truth
 from e2e.harness.metrics import MetricsRecorder, TestMetrics
@@ -20,7 +26,9 @@ from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_METRICS, Change, propagate
 from e2e.harness.target import Target
 from e2e.harness.users import User
-from e2e.load.runner import Load, Plan, is_loopback, reachable, record
+from e2e.load import scrape
+from e2e.load.runner import Load, Plan, crosscheck, is_loopback, reachable, record
+from e2e.load.sizing import needs, phase_seconds, rates
 
 LOAD_METRICS = (
     "load.sync_all_ms",
@@ -92,7 +100,6 @@ def test_browser_figures_should_hold_under_load(
     scenarios(writer, reader, target, measure.tagged(load="quiet", load_users=0), "quiet")
 
     before = int(reachable(target.base_url).get("clients", 0))
-    rss_before = target.app.rss_bytes() if target.app is not None else None
     (workers, here), (bind, port) = suite_config.load_workers, suite_config.load_master
     if not is_loopback(target.base_url) and (not workers or here):
         pytest.fail(
@@ -108,12 +115,14 @@ def test_browser_figures_should_hold_under_load(
         master_bind=bind,
         master_port=port,
     )
+    phase = planned_phase(plan, suite_config, measure)
     server_pid = target.app.pid if target.app is not None else None
     load = Load(plan, target.base_url, suite_config.run_dir / "load", server_pid)
+    rss_before = server_rss(target.base_url, server_pid)
     full_load_since: float | None = None
     try:
         load.wait_connected(before + users, CONNECT_TIMEOUT_S)
-        window, full_load_since = len(load.gauges.users), time.time()
+        full_load_since = time.time()
         loaded = measure.tagged(load="yes", load_users=users)
         scenarios(writer, reader, target, loaded, "busy")
         assert writer.control is not None
@@ -123,16 +132,29 @@ def test_browser_figures_should_hold_under_load(
         at = writer.probe.connected_after(cut_in_page)
         if at is not None:
             loaded("recovery.reconnect_ms", at - cut_in_page, "ms", kind="cut")
-        held = load.gauges.users[window:] or load.gauges.users[-1:]
+        # the phase lasts as long as its KPIs need: the browsers go on measuring until then
+        # (a page's routed sockets live only while Playwright is being called); it ends
+        # sooner only if Locust does, which the figures below then show
+        rounds = 1
+        while time.time() < full_load_since + phase and load.proc.poll() is None:
+            rounds += 1
+            scenarios(writer, reader, target, loaded, f"busy {rounds}")
+        held = load.gauges.series("users", full_load_since)
     finally:
         side = load.stop()
         record(plan, side, load.gauges, metrics_recorder, measure.test, full_load_since)
     held_ratio = (min(held) - before) / users if held else 0.0  # the gate judges losses
     measure("load.users_held_ratio", held_ratio, "ratio", load_users=users)
-    if rss_before is not None and load.gauges.server_rss:
-        grown = max(load.gauges.server_rss) - rss_before
+    rss = load.gauges.series("server_rss", full_load_since)
+    if rss_before is not None and rss:
+        grown = max(rss) - rss_before
         measure(
             "load.server_rss_per_100_users_bytes", grown / users * 100, "bytes", load_users=users
+        )
+    else:
+        measure.unmeasured(
+            "load.server_rss_per_100_users_bytes",
+            load.gauges.server_missing or "no reading of the app's memory came during the load",
         )
     assert_one_socket(writer, whole_life=False)
     assert held_ratio >= 1.0, explain(
@@ -141,3 +163,35 @@ def test_browser_figures_should_hold_under_load(
         ("F15",),
         writer.evidence,
     )
+    mismatch = crosscheck(load.gauges)
+    assert not mismatch, explain(
+        "the app's own /metrics agree with psutil within 10 %",
+        "; ".join(mismatch),
+        (),
+        writer.evidence,
+    )
+
+
+def planned_phase(plan: Plan, suite_config: SuiteConfig, measure: TestMetrics) -> float:
+    """The loaded phase's length: what every load KPI needs for its minimum samples, at most
+    --load-max-seconds; a KPI the bound cuts short says which option would lengthen it."""
+    per_second = rates(plan.users, plan.edit_rate, plan.nav_rate, plan.mode, max(1, plan.workers))
+    found = needs(load_kpis(suite_config.kpis), per_second)
+    bound = suite_config.load_max_seconds
+    for need in found:
+        if need.seconds > bound:
+            measure.short(
+                need.metric,
+                f"the load phase was bounded to {bound:.0f} s (--load-max-seconds);"
+                f" {need.seconds:.0f} s at {plan.users} users x {plan.edit_rate:g} edits/s gives"
+                f" {need.min_samples} samples 999 times in 1000",
+            )
+    return min(phase_seconds(found), bound)
+
+
+def server_rss(base_url: str, pid: int | None) -> float | None:
+    """The app's RSS now: from its /metrics, else from psutil when it runs here."""
+    try:
+        return scrape.read(base_url).rss_bytes
+    except scrape.Unavailable:
+        return float(psutil.Process(pid).memory_info().rss) if pid is not None else None

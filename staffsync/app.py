@@ -72,6 +72,10 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if healthy else 503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    return request.app[CONTEXT].hub.metrics.exposition()
+
+
 async def _close_sockets(app: web.Application) -> None:
     await app[CONTEXT].hub.close_all(WSCloseCode.GOING_AWAY, b"server shutdown")
 
@@ -106,6 +110,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/config.json", config)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/staff-sync", staff_sync)
     app.router.add_static("/static/", STATIC)
 

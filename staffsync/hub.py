@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiohttp import WSCloseCode, web
+
+from staffsync.metrics import ServerMetrics
 
 log = logging.getLogger("staffsync.hub")
 
@@ -18,6 +21,7 @@ class Client:
     period: int | None = None  # legacy connections are bound to one period
     received_at: float = 0.0  # epoch ms at which the frame being handled arrived
     sender_key: str = ""  # who sent that frame: its envelope's clientId, else this socket's
+    metrics: ServerMetrics | None = None
 
     @property
     def mode(self) -> str:
@@ -26,6 +30,8 @@ class Client:
     async def send(self, frame: str) -> None:
         if self.ws.closed:
             return
+        if self.metrics is not None:
+            self.metrics.sent(frame)
         try:
             await self.ws.send_str(frame)
         except (ConnectionResetError, RuntimeError) as exc:
@@ -37,6 +43,10 @@ class Hub:
     clients: set[Client] = field(default_factory=set)
     # write + broadcast happen under this lock so every client sees one order of writes
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
+
+    def __post_init__(self) -> None:
+        self.metrics.watch_clients(self.counts)
 
     def add(self, client: Client) -> None:
         self.clients.add(client)
@@ -50,7 +60,9 @@ class Hub:
 
     async def broadcast(self, frame: str, skip: Client | None = None) -> None:
         targets = [c for c in self.clients if c is not skip]
+        started = time.perf_counter()
         await asyncio.gather(*(c.send(frame) for c in targets))
+        self.metrics.fanned_out(started)
 
     async def close_all(self, code: int = WSCloseCode.GOING_AWAY, message: bytes = b"") -> None:
         await asyncio.gather(

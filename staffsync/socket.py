@@ -51,7 +51,7 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
         max_msg_size=max(TRANSPORT_LIMIT, settings.max_frame_bytes * 2),
     )
     await ws.prepare(request)
-    client = Client(ws, "c-" + uuid.uuid4().hex[:12], period)
+    client = Client(ws, "c-" + uuid.uuid4().hex[:12], period, metrics=ctx.hub.metrics)
     ctx.hub.add(client)
     log.info("connected %s mode=%s", client.client_id, client.mode)
     try:
@@ -63,6 +63,7 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
             if msg.type == WSMsgType.TEXT:
                 await _dispatch(ctx, client, msg.data, settings.max_frame_bytes)
             elif msg.type == WSMsgType.BINARY:
+                ctx.hub.metrics.received("invalid")
                 await _error(
                     client, ProtocolError("binary_frame", "binary frames are not accepted")
                 )
@@ -76,14 +77,17 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
 
 async def _dispatch(ctx: Context, client: Client, raw: str, limit: int) -> None:
     client.received_at = time.time() * 1000
-    rid = None
+    rid = kind = None
     try:
         if len(raw.encode("utf-8", "surrogatepass")) > limit:
             raise ProtocolError("frame_too_large", f"frame is larger than {limit} bytes")
         kind, payload, rid, sender = parse(raw)
+        ctx.hub.metrics.received(kind)
         client.sender_key = sender or client.client_id
         await HANDLERS[kind](ctx, client, payload, rid)
     except ProtocolError as exc:
+        if kind is None:  # refused before its type was known
+            ctx.hub.metrics.received("invalid")
         if ctx.defect == "F15":
             log.error("F15: closing every connection after a bad frame from %s", client.client_id)
             await ctx.hub.close_all(WSCloseCode.INTERNAL_ERROR, b"server error")

@@ -15,7 +15,7 @@ import pytest
 from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
 from e2e.load.breakpoint import breakpoint_search
-from e2e.load.runner import Gauges, LoadError, Plan, environment, record, run
+from e2e.load.runner import Gauges, LoadError, Plan, Window, environment, record, run
 from e2e.studies.common import values
 
 
@@ -75,7 +75,11 @@ def side(samples: list[tuple[str, float, bool]], expected: int, received: int) -
 
 def test_results_should_become_samples_with_the_user_count(tmp_path: Path) -> None:
     gauges = Gauges(
-        server_cpu=[10.0, 20.0], server_rss=[1e6, 2e6], generator_cpu=[30.0, 40.0], users=[7, 8]
+        [
+            {"at": 1.0, "server_cpu": 10.0, "server_rss": 1e6, "generator_cpu": 30.0, "users": 7},
+            {"at": 2.0, "server_cpu": 20.0, "server_rss": 2e6, "generator_cpu": 40.0, "users": 8},
+        ],
+        server_source="/metrics",
     )
     raw = side([("sync_all", 12.0, True), ("edit_ack", 3.0, True), ("closed", 0.0, False)], 20, 19)
     recorder = MetricsRecorder(run_id="r")
@@ -89,14 +93,19 @@ def test_results_should_become_samples_with_the_user_count(tmp_path: Path) -> No
 
 
 def test_a_busy_generator_should_mark_the_run_invalid() -> None:
-    busy = environment(
-        Plan(users=3, duration_s=2), Gauges(generator_cpu=[50.0, 95.0]), side([], 0, 0), "x"
-    )
+    def cpu(*pct: float) -> Gauges:
+        return Gauges([{"at": float(n), "generator_cpu": p} for n, p in enumerate(pct)])
+
+    busy = environment(Plan(users=3, duration_s=2), cpu(50.0, 95.0), side([], 0, 0), "x")
     assert "generator" in str(busy["load"]["invalid"])
-    calm = environment(
-        Plan(users=3, duration_s=2), Gauges(generator_cpu=[50.0, 60.0]), side([], 0, 0), "x"
-    )
+    calm = environment(Plan(users=3, duration_s=2), cpu(50.0, 60.0), side([], 0, 0), "x")
     assert calm["load"]["invalid"] is None
+    # only the measured window counts: a busy ramp before it does not invalidate the run
+    ramp = environment(
+        Plan(users=3, duration_s=2), cpu(99.0, 50.0, 60.0), side([], 0, 0), "x", Window(0, 1, 2)
+    )
+    assert ramp["load"]["invalid"] is None
+    assert ramp["load"]["generatorCpuRampMax"] == 99.0
 
 
 @pytest.mark.parametrize(

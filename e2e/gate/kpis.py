@@ -188,12 +188,19 @@ def evaluate(
     baseline: list[dict[str, Any]] | None = None,
     regression_level: str = "warn",
     tests: dict[str, dict[str, Any]] | None = None,
+    notes: dict[str, dict[str, str]] | None = None,
 ) -> list[KpiResult]:
+    """Each KPI judged on the samples; `notes` (a run's "notes") says why a metric could not
+    be measured on this target, or what would have given it enough samples."""
+    notes = notes or {}
     results = []
     for kpi in kpis:
         value, n = statistic(kpi, samples)
         note = ""
+        said = [notes[m] for m in sorted(kpi.metrics) if m in notes]
         unmeasured = unmeasured_reason(kpi, tests) if n == 0 else None
+        if n == 0 and unmeasured is None:
+            unmeasured = next((s["unmeasured"] for s in said if "unmeasured" in s), None)
         if unmeasured is not None:
             results.append(
                 KpiResult(
@@ -216,6 +223,7 @@ def evaluate(
         if value is None or n < kpi.min_samples:
             lvl = "insufficient"
             note = f"{n} samples; the {kpi.statistic} needs {kpi.min_samples}"
+            note += "".join(f"; {s['short']}" for s in said if "short" in s)
         else:
             lvl = level(kpi, value)
         compared = None

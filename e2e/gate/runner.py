@@ -41,7 +41,12 @@ def run_gate(
     run = load(run_dir)
     base = load(baseline)["samples"] if baseline is not None else None
     results = evaluate(
-        load_kpis(kpis_path), run["samples"], base, regression_level, run.get("tests")
+        load_kpis(kpis_path),
+        run["samples"],
+        base,
+        regression_level,
+        run.get("tests"),
+        run.get("notes"),
     )
     chosen = selection(run)
     if chosen:

@@ -4,10 +4,13 @@ Format (schema 1), documented in the README:
 {"schema": 1, "runId", "startedAt", "finishedAt", "environment": {...},
  "outcomes": {nodeid: "passed"|"failed"|"skipped"},
  "tests": {nodeid: {"outcome", "measures": [metric], "tags": {...}, "reason"}},
- "samples": [{"metric", "value", "unit", "test", "tags": {...}}]}
+ "samples": [{"metric", "value", "unit", "test", "tags": {...}}],
+ "notes": {metric: {"unmeasured": reason} | {"short": what would give enough samples}}}
 
 "tests" lists every selected test with the metrics it declares (`@pytest.mark.measures`),
-so that the gate can tell a KPI nobody measured from one measured too little.
+so that the gate can tell a KPI nobody measured from one measured too little. "notes" says
+why a declared metric has no samples on this target (the gate shows it NOT MEASURED with
+that reason), or what would have given it enough (shown beside an INSUFFICIENT).
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ class MetricsRecorder:
     environment: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def unmeasured(self, metric: str, reason: str) -> None:
+        """`metric` cannot be measured on this target, for `reason`."""
+        self.notes[metric] = {"unmeasured": reason}
+
+    def short(self, metric: str, hint: str) -> None:
+        """`metric` may get too few samples; `hint` says what would give it enough."""
+        self.notes.setdefault(metric, {})["short"] = hint
 
     def record(self, metric: str, value: float, unit: str, test: str, **tags: object) -> None:
         self.samples.append(
@@ -54,6 +66,7 @@ class MetricsRecorder:
             "outcomes": self.outcomes,
             "tests": self.tests,
             "samples": [asdict(s) for s in self.samples],
+            "notes": self.notes,
         }
 
     def write(self, path: Path) -> None:
@@ -90,12 +103,25 @@ class TestMetrics:
         """The same recorder, adding these tags to every sample (e.g. the load it ran under)."""
         return TestMetrics(self.recorder, self.test, self.declared, {**self.tags, **tags})
 
-    def __call__(self, metric: str, value: float, unit: str, **tags: object) -> None:
+    def _declared(self, metric: str) -> None:
         if self.declared is not None and metric not in self.declared:
             raise UndeclaredMetric(
                 f"{self.test} records {metric!r} but does not declare it: add it to the"
                 " test's @pytest.mark.measures(...)"
             )
+
+    def unmeasured(self, metric: str, reason: str) -> None:
+        """`metric` cannot be measured on this target: the gate says NOT MEASURED, and why."""
+        self._declared(metric)
+        self.recorder.unmeasured(metric, reason)
+
+    def short(self, metric: str, hint: str) -> None:
+        """`metric` may get too few samples: an INSUFFICIENT verdict shows `hint`."""
+        self._declared(metric)
+        self.recorder.short(metric, hint)
+
+    def __call__(self, metric: str, value: float, unit: str, **tags: object) -> None:
+        self._declared(metric)
         self.recorder.record(metric, value, unit, self.test, **{**self.tags, **tags})
 
 

@@ -230,6 +230,13 @@ OPTIONS: dict[str, Option] = {
         "0.05",
         "load tests: edits per second per user (the plan's 10 edits in a session of minutes)",
     ),
+    "load-max-seconds": Option(
+        "STAFFSYNC_LOAD_MAX_SECONDS",
+        _seconds,
+        "60",
+        "load tests: the longest the measured load phase may run; it is sized for every load"
+        " KPI's minimum samples, and a KPI that this bound cuts short says so",
+    ),
     "load-workers": Option(
         "STAFFSYNC_LOAD_WORKERS",
         _workers,
@@ -375,6 +382,7 @@ class SuiteConfig:
     reconnect_limit_ms: float
     load_users: int
     load_edit_rate: float
+    load_max_seconds: float
     load_workers: tuple[int, bool]  # (count, started here)
     load_master: tuple[str, int]
     browser_endpoint: str | None
@@ -426,6 +434,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
         reconnect_limit_ms=float(opt.reconnect_limit_ms or _kpi_target(opt.kpis, RECONNECT)),
         load_users=opt.load_users,
         load_edit_rate=opt.load_edit_rate,
+        load_max_seconds=opt.load_max_seconds,
         load_workers=opt.load_workers,
         load_master=opt.load_master,
         browser_endpoint=opt.browser_endpoint or None,

@@ -264,7 +264,7 @@ class Process:
     )  # rid -> (sent, acked)
     users: list[Any] = field(default_factory=list)
     samples: list[tuple[str, float, bool, float]] = field(default_factory=list)
-    cpu: list[float] = field(default_factory=list)  # this process's CPU %, every second
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (epoch s, CPU %) a second
     frames: int = 0  # frames its users received
     seen_samples: int = 0  # samples taken, kept or not
     cpu_at_start: float | None = None  # its CPU time (s) when its first user started
@@ -293,6 +293,7 @@ def _keep(name: str, response_time: float, exception: Exception | None, **_: Any
 def side_of(process: Process) -> dict[str, Any]:
     """This process's results: raw samples, broadcasts owed and received, sockets, bytes."""
     end = time.time()
+    ready = [u.ready_at for u in process.users if u.ready_at is not None]
     expected = received = 0
     for rid, (sent, acked) in process.edits.items():
         if acked is None:
@@ -312,6 +313,8 @@ def side_of(process: Process) -> dict[str, Any]:
         "receivedBytes": sum(u.client.received_bytes for u in process.users),
         "cpu": process.cpu,
         "users": len(process.users),
+        "ready": len(ready),
+        "readyAt": max(ready, default=None),  # when its last user had synced
         "frames": process.frames,
         "cpuSeconds": _cpu_seconds() - process.cpu_at_start if process.cpu_at_start else 0.0,
     }
@@ -334,7 +337,7 @@ def _watch_cpu() -> None:
     me.cpu_percent()
     while True:
         gevent.sleep(1.0)
-        SHARED.cpu.append(me.cpu_percent())
+        SHARED.cpu.append((time.time(), me.cpu_percent()))
 
 
 def _options(parser: Any) -> None:

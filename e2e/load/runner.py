@@ -28,6 +28,7 @@ import psutil
 from e2e.harness.app_process import AppProcess
 from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
+from e2e.load import scrape
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # Timings of the steady state: while users still connect and parse their SYNC_ALL (in the
@@ -68,24 +69,56 @@ class Plan:
 
 @dataclass
 class Gauges:
-    """What psutil saw every second: the app's CPU and RSS, the generator's CPU, users."""
+    """What was read every second: one tick each, with "at" (epoch s) and the readings it
+    got: the app's RSS, CPU seconds and CPU % ("server_*", from the target's /metrics, or
+    from psutil when it has none but runs here), psutil's own view of a local app
+    ("psutil_*", to cross-check the target's), the busiest generator process's CPU and the
+    users the app reports. Each worker measures its own CPU, as (at, %) pairs."""
 
-    server_cpu: list[float] = field(default_factory=list)
-    server_rss: list[float] = field(default_factory=list)
-    generator_cpu: list[float] = field(default_factory=list)
-    users: list[float] = field(default_factory=list)
-    server_cpu_s: list[float] = field(default_factory=list)  # the app's CPU time so far
-    worker_cpu: list[list[float]] = field(default_factory=list)  # each worker's own, per s
+    ticks: list[dict[str, float]] = field(default_factory=list)
+    worker_cpu: list[list[tuple[float, float]]] = field(default_factory=list)
+    server_source: str = ""  # "/metrics" or "psutil"
+    server_missing: str = ""  # why there are no server gauges
 
-    def server_cpu_spent(self) -> float:
-        """CPU-seconds the app spent while sampled."""
-        return self.server_cpu_s[-1] - self.server_cpu_s[0] if len(self.server_cpu_s) > 1 else 0.0
+    def series(
+        self, name: str, since: float | None = None, until: float | None = None
+    ) -> list[float]:
+        return [t[name] for t in self.ticks if name in t and inside(t["at"], since, until)]
 
-    def generator_busiest(self) -> float:
+    def server_cpu_spent(self, since: float | None = None, until: float | None = None) -> float:
+        """CPU-seconds the app spent between its first and last reading in the window."""
+        spent = self.series("server_cpu_s", since, until)
+        return spent[-1] - spent[0] if len(spent) > 1 else 0.0
+
+    def generator_busiest(self, since: float | None = None, until: float | None = None) -> float:
         """The busiest generator process at its busiest second (Locust runs one core a
         process: one saturated worker is enough to measure the generator)."""
-        series = [self.generator_cpu, *self.worker_cpu]
-        return max((max(s) for s in series if s), default=0.0)
+        mine = self.series("generator_cpu", since, until)
+        theirs = [pct for w in self.worker_cpu for at, pct in w if inside(at, since, until)]
+        return max([*mine, *theirs], default=0.0)
+
+
+def inside(at: float, since: float | None, until: float | None) -> bool:
+    return (since is None or at >= since) and (until is None or at <= until)
+
+
+def crosscheck(gauges: Gauges, tolerance: float = 0.10) -> list[str]:
+    """Where the target's /metrics and psutil, reading the same local process, disagree by
+    more than `tolerance`: its largest RSS and the CPU-seconds it spent."""
+    out = []
+    rss = [max(gauges.series(key), default=0.0) for key in ("server_rss", "psutil_rss")]
+    pairs = (
+        ("RSS", rss[0], rss[1], 0.0),
+        ("CPU-seconds", gauges.server_cpu_spent(), _spent(gauges.series("psutil_cpu_s")), 0.1),
+    )
+    for what, theirs, ours, slack in pairs:
+        if ours > 0 and abs(theirs - ours) > max(tolerance * ours, slack):
+            out.append(f"{what}: /metrics says {theirs:.4g}, psutil {ours:.4g}")
+    return out
+
+
+def _spent(series: list[float]) -> float:
+    return series[-1] - series[0] if len(series) > 1 else 0.0
 
 
 def is_loopback(url: str) -> bool:
@@ -109,33 +142,75 @@ def sample(
     stop: threading.Event,
 ) -> None:
     while not stop.wait(1.0):
+        tick: dict[str, float] = {"at": time.time()}
         try:
             procs = [q for p in generators for q in (p, *p.children(recursive=True))]
-            gauges.generator_cpu.append(max((p.cpu_percent() for p in procs), default=0.0))
-            if server is not None:
-                gauges.server_cpu.append(server.cpu_percent())
-                gauges.server_rss.append(float(server.memory_info().rss))
+            tick["generator_cpu"] = max((p.cpu_percent() for p in procs), default=0.0)
+        except psutil.NoSuchProcess:
+            pass
+        if server is not None:
+            try:
                 times = server.cpu_times()
-                gauges.server_cpu_s.append(times.user + times.system)
-            gauges.users.append(float(reachable(base_url).get("clients", 0)))
-        except (psutil.NoSuchProcess, LoadError):
-            continue
+                tick["psutil_rss"] = float(server.memory_info().rss)
+                tick["psutil_cpu_s"] = times.user + times.system
+                tick["psutil_cpu"] = server.cpu_percent()
+            except psutil.NoSuchProcess:
+                pass
+        if gauges.server_source == "/metrics":
+            with contextlib.suppress(scrape.Unavailable):
+                reading = scrape.read(base_url)
+                tick["server_rss"], tick["server_cpu_s"] = reading.rss_bytes, reading.cpu_seconds
+        elif gauges.server_source == "psutil" and "psutil_rss" in tick:
+            tick["server_rss"], tick["server_cpu_s"] = tick["psutil_rss"], tick["psutil_cpu_s"]
+        before = next((t for t in reversed(gauges.ticks) if "server_cpu_s" in t), None)
+        if before is not None and "server_cpu_s" in tick and tick["at"] > before["at"]:
+            spent = tick["server_cpu_s"] - before["server_cpu_s"]
+            tick["server_cpu"] = 100 * spent / (tick["at"] - before["at"])
+        with contextlib.suppress(LoadError):
+            tick["users"] = float(reachable(base_url).get("clients", 0))
+        gauges.ticks.append(tick)
+
+
+def server_gauges(base_url: str, local: bool) -> tuple[str, str]:
+    """(where the app's gauges come from, why there are none)."""
+    try:
+        scrape.read(base_url)
+        return "/metrics", ""
+    except scrape.Unavailable as exc:
+        if local:
+            return "psutil", ""
+        return "", f"{exc}, and the target's process is not on this machine"
 
 
 class Load:
     """Locust users running against `base_url` in a subprocess, with psutil watching the
     app (when `server_pid` is given) and the generator every second, until `stop()`."""
 
-    def __init__(self, plan: Plan, base_url: str, run_dir: Path, server_pid: int | None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        base_url: str,
+        run_dir: Path,
+        server_pid: int | None,
+        lifetime_s: float | None = None,
+    ) -> None:
+        """`lifetime_s`: Locust's own run time (default the plan's duration); the caller
+        usually stops it sooner."""
         self.plan, self.base_url, self.run_dir = plan, base_url, run_dir
         self.sidefile = run_dir / "load-side.json"
         self.gauges = Gauges()
+        self.gauges.server_source, self.gauges.server_missing = server_gauges(
+            base_url, server_pid is not None
+        )
+        self.started_at = time.time()
+        self.stopped_at: float | None = None
+        lifetime = plan.duration_s if lifetime_s is None else lifetime_s
         self._stop = threading.Event()
         run_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         cmd = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(plan.users), "-r", str(plan.spawn_rate), "-t", f"{plan.duration_s:.0f}s",
+            "-u", str(plan.users), "-r", str(plan.spawn_rate), "-t", f"{lifetime:.0f}s",
             "--host", base_url, "--csv", str(run_dir / "locust"), "--only-summary",
             "--stop-timeout", "5", "--loglevel", "WARNING",
             "--load-edit-rate", str(plan.edit_rate), "--load-nav-rate", str(plan.nav_rate),
@@ -188,6 +263,7 @@ class Load:
 
     def stop(self) -> dict[str, Any]:
         """Stop the users (SIGTERM: Locust ends the test and writes its results); returns them."""
+        self.stopped_at = time.time()
         try:
             if self.proc.poll() is None:
                 self.proc.terminate()
@@ -226,7 +302,9 @@ class Load:
                 f" {self.run_dir / 'locust.log'}"
             )
         self.gauges.worker_cpu = (
-            [side.get("cpu", []) for side in sides] if self.plan.workers else []
+            [[(at, pct) for at, pct in side.get("cpu", [])] for side in sides]
+            if self.plan.workers
+            else []
         )
         return merged(sides)
 
@@ -238,15 +316,60 @@ def merged(sides: list[dict[str, Any]]) -> dict[str, Any]:
         **{
             key: sum(side.get(key, 0) for side in sides)
             for key in (
-                "expected", "received", "connects", "receivedBytes", "users", "frames", "cpuSeconds"
+                "expected",
+                "received",
+                "connects",
+                "receivedBytes",
+                "users",
+                "frames",
+                "cpuSeconds",
             )
         },
         "processes": len(sides),
+        "readyAt": max((s["readyAt"] for s in sides if s.get("readyAt")), default=None),
+        "ready": sum(side.get("ready", 0) for side in sides),
     }
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a run measures: from the moment every user had synced, for its stated length;
+    what came before (connecting, the first syncs) is the ramp, reported apart."""
+
+    started: float  # epoch s: Locust started
+    since: float | None  # every user had synced (None: they never all did; all is judged)
+    until: float | None
+
+    @property
+    def ramp_s(self) -> float | None:
+        return None if self.since is None else self.since - self.started
+
+    @property
+    def length_s(self) -> float | None:
+        if self.since is None or self.until is None:
+            return None
+        return self.until - self.since
+
+
+SYNC_SETTLE_S = 3.0  # after the app counts every user connected, time for their syncs
+RAMP_SLACK_S = 60.0  # beyond users / spawn rate, how long connecting every user may take
+
+
+def window_of(plan: Plan, side: dict[str, Any], load: Load, connected_at: float | None) -> Window:
+    if connected_at is None:
+        return Window(load.started_at, None, None)
+    synced = side.get("readyAt") if side.get("ready", 0) >= plan.users else None
+    since = float(synced) if synced else connected_at + 1.0  # legacy users never sync all
+    until = since + plan.duration_s
+    if load.stopped_at is not None:
+        until = min(until, load.stopped_at)
+    return Window(load.started_at, since, until)
 
 
 def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, Any]:
     """Run the plan into run_dir; returns the run's metrics (also written to metrics.json).
+    The users connect and sync (the ramp, bounded by their number over the spawn rate);
+    then the run measures `plan.duration_s` of steady state and stops them.
     `server_pid`: the app's process when it runs here but was started elsewhere."""
     run_dir.mkdir(parents=True, exist_ok=True)
     app = None
@@ -257,27 +380,37 @@ def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, A
     else:
         base_url = plan.base_url.rstrip("/")
         reachable(base_url)
+    ramp_limit = plan.users / plan.spawn_rate + RAMP_SLACK_S
+    ramp_limit += plan.workers_wait_s if plan.workers else 0.0
+    lifetime = ramp_limit + plan.duration_s + SYNC_SETTLE_S + 30  # a bound; stopped sooner
     try:
         before = int(reachable(base_url).get("clients", 0))
-        load = Load(plan, base_url, run_dir, app.pid if app is not None else server_pid)
-        steady: float | None = None
+        pid = app.pid if app is not None else server_pid
+        load = Load(plan, base_url, run_dir, pid, lifetime)
+        connected_at: float | None = None
         with contextlib.suppress(LoadError):  # a load that never connects all is judged below
-            load.wait_connected(before + plan.users, plan.duration_s)
-            steady = time.time() + 1.0  # the last SYNC_ALL answers are being parsed
-        # Locust ends itself after its run time; one that lingers (a user stuck closing its
-        # socket) is stopped 15 s later, which still writes every result
-        grace = 15.0 + (plan.workers_wait_s if plan.workers else 0.0)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            load.proc.wait(timeout=plan.duration_s + grace)
+            load.wait_connected(before + plan.users, ramp_limit)
+            connected_at = time.time()
+        if connected_at is not None:  # the measured window passes (unless Locust ends first)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                load.proc.wait(timeout=plan.duration_s + SYNC_SETTLE_S)
         side = load.stop()
     finally:
         if app is not None:
             app.stop()
+    window = window_of(plan, side, load, connected_at)
     recorder = MetricsRecorder(run_id=run_dir.name)
-    record(plan, side, load.gauges, recorder, "load", steady)
-    recorder.environment = environment(plan, load.gauges, side, base_url)
+    record(plan, side, load.gauges, recorder, "load", window.since, window.until)
+    recorder.environment = environment(plan, load.gauges, side, base_url, window)
     recorder.write(run_dir / "metrics.json")
     return recorder.as_json()
+
+
+SERVER_METRICS = (
+    "load.server_cpu_percent",
+    "load.server_rss_bytes",
+    "load.server_cpu_s_per_user_minute",
+)
 
 
 def record(
@@ -287,13 +420,14 @@ def record(
     recorder: MetricsRecorder,
     test: str,
     since: float | None = None,
+    until: float | None = None,
 ) -> None:
     """The load's results as samples of `recorder`, each tagged with the user count; with
-    `since` (epoch s), only timings from then on (the window measured at full load)."""
+    `since` and `until` (epoch s), only the timings and gauges of that window (full load)."""
     tags = {"load_users": plan.users, "mode": plan.mode}
     errors = 0
     for name, ms, ok, *at in side["samples"]:
-        if since is not None and at and at[0] < since and name in STEADY:
+        if at and name in STEADY and not inside(at[0], since, until):
             continue
         if not ok:
             errors += 1
@@ -303,17 +437,17 @@ def record(
     recorder.record(
         "load.delivery_lost", side["expected"] - side["received"], "count", test, **tags
     )
-    for n, users in enumerate(gauges.users):
+    for n, users in enumerate(gauges.series("users", since, until)):
         recorder.record("load.users_connected", users, "users", test, second=n, **tags)
-    for name, series, unit in (
-        ("load.server_cpu_percent", gauges.server_cpu, "percent"),
-        ("load.server_rss_bytes", gauges.server_rss, "bytes"),
-        ("load.generator_cpu_percent", gauges.generator_cpu, "percent"),
+    for name, key, unit in (
+        ("load.server_cpu_percent", "server_cpu", "percent"),
+        ("load.server_rss_bytes", "server_rss", "bytes"),
+        ("load.generator_cpu_percent", "generator_cpu", "percent"),
     ):
-        for n, value in enumerate(series):
+        for n, value in enumerate(gauges.series(key, since, until)):
             recorder.record(name, value, unit, test, second=n, **tags)
     for worker, series in enumerate(gauges.worker_cpu):
-        for n, value in enumerate(series):
+        for n, (_, value) in enumerate(s for s in series if inside(s[0], since, until)):
             recorder.record(
                 "load.generator_cpu_percent",
                 value,
@@ -324,21 +458,36 @@ def record(
                 **tags,
             )
     recorder.record(
-        "load.generator_busiest_percent", gauges.generator_busiest(), "percent", test, **tags
+        "load.generator_busiest_percent",
+        gauges.generator_busiest(since, until),
+        "percent",
+        test,
+        **tags,
     )
-    user_minutes = sum(gauges.users) / 60  # users connected, summed over the seconds sampled
+    user_minutes = sum(gauges.series("users")) / 60  # users connected, summed over the run
     if user_minutes > 0:  # what a population costs the server, per user and minute
         per = {
             "load.connections_per_user_minute": (side.get("connects", 0), "connections"),
             "load.bytes_per_user_minute": (side.get("receivedBytes", 0), "bytes"),
-            "load.server_cpu_s_per_user_minute": (gauges.server_cpu_spent(), "s"),
         }
+        if gauges.server_source:
+            per["load.server_cpu_s_per_user_minute"] = (gauges.server_cpu_spent(), "s")
         for metric, (total, unit) in per.items():
             recorder.record(metric, total / user_minutes, unit, test, **tags)
+    if not gauges.server_source:
+        for metric in SERVER_METRICS:
+            recorder.unmeasured(metric, gauges.server_missing)
 
 
-def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str) -> dict[str, Any]:
-    busiest = gauges.generator_busiest()
+def environment(
+    plan: Plan,
+    gauges: Gauges,
+    side: dict[str, Any],
+    base_url: str,
+    window: Window | None = None,
+) -> dict[str, Any]:
+    since, until = (window.since, window.until) if window else (None, None)
+    busiest = gauges.generator_busiest(since, until)
     return {
         "target": base_url,
         "load": {
@@ -350,13 +499,21 @@ def environment(plan: Plan, gauges: Gauges, side: dict[str, Any], base_url: str)
             "cores": psutil.cpu_count(),
             "workers": plan.workers,
             "processes": side.get("processes", 1),
+            "rampS": window.ramp_s if window else None,
+            "windowS": window.length_s if window else None,
             "generatorCpuMax": busiest,
+            "generatorCpuRampMax": (
+                gauges.generator_busiest(None, since) if since is not None else None
+            ),
             "invalid": invalid(busiest),
             "expectedBroadcasts": side["expected"],
             "receivedBroadcasts": side["received"],
             "framesReceived": side.get("frames", 0),
             "generatorCpuSeconds": side.get("cpuSeconds", 0.0),
             "framesPerCoreSecond": frames_per_core(side),
+            "serverGauges": gauges.server_source or None,
+            "serverGaugesMissing": gauges.server_missing or None,
+            "serverGaugesMismatch": crosscheck(gauges),
         },
     }
 

@@ -1,0 +1,90 @@
+"""The app's own figures in Prometheus' text format at /metrics, as production's server
+exposes them: process memory and CPU, connected clients by mode, frames in and out by type,
+and how long a broadcast takes to reach every client. One registry per app (no global
+state), so that apps made in one process do not share counters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# a broadcast's fan-out, from its first send to its last: sub-millisecond to a second
+FANOUT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+TYPE_PREFIX = '{"type":"'  # how protocol.envelope begins every frame it makes
+
+
+def frame_type(frame: str) -> str:
+    """The type of a frame this app made (its envelope names the type first)."""
+    if frame.startswith(TYPE_PREFIX):
+        end = frame.find('"', len(TYPE_PREFIX))
+        if end > 0:
+            return frame[len(TYPE_PREFIX) : end]
+    return "other"
+
+
+class ClientsCollector(Collector):
+    """Connected clients by mode, read from the hub when scraped."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "staffsync_connected_clients", "WebSocket clients connected now", labels=["mode"]
+        )
+        for mode, count in sorted(self.counts().items()):
+            family.add_metric([mode], count)
+        yield family
+
+
+@dataclass
+class ServerMetrics:
+    registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry())
+
+    def __post_init__(self) -> None:
+        ProcessCollector(registry=self.registry)
+        self.frames_in = Counter(
+            "staffsync_frames_received",
+            "Frames received from clients, by type ('invalid': refused before a type was read)",
+            ["type"],
+            registry=self.registry,
+        )
+        self.frames_out = Counter(
+            "staffsync_frames_sent", "Frames sent to clients, by type", ["type"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.fanout = Histogram(
+            "staffsync_broadcast_fanout_seconds",
+            "Time from a broadcast's first send to its last",
+            buckets=FANOUT_BUCKETS,
+            registry=self.registry,
+        )
+
+    def watch_clients(self, counts: Callable[[], dict[str, int]]) -> None:
+        self.registry.register(ClientsCollector(counts))
+
+    def sent(self, frame: str, clients: int = 1) -> None:
+        self.frames_out.labels(frame_type(frame)).inc(clients)
+
+    def received(self, kind: str) -> None:
+        self.frames_in.labels(kind).inc()
+
+    def fanned_out(self, started: float) -> None:
+        self.fanout.observe(time.perf_counter() - started)
+
+    def exposition(self) -> web.Response:
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
