@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from e2e.gate.cohorts import cohort_rows, rollback_line
 from e2e.gate.kpis import (
@@ -239,6 +240,53 @@ def test_kpi_whose_tests_ran_with_too_few_samples_should_stay_insufficient() -> 
     greedy = kpi(id="nav", metric="navigation.latency_ms", min_samples=1000)
     (result,) = evaluate([greedy], run["samples"], tests=run["tests"])
     assert result.level == "insufficient"
+
+
+def test_a_metric_the_target_cannot_give_should_be_not_measured_with_the_reason() -> None:
+    """A run's notes: no samples and a reason is NOT MEASURED (and a strict gate can still
+    pass on the rest); too few samples and a hint stays INSUFFICIENT, with the hint."""
+    rss = kpi(id="rss", metric="load.server_rss", statistic="max", min_samples=1)
+    ack = kpi(id="ack", metric="load.edit_ack_ms")
+    other = kpi(id="other", metric="other", statistic="max", min_samples=1)
+    samples = [sample("load.edit_ack_ms", 5.0)] * 3 + [sample("other", 1.0)]
+    notes = {
+        "load.server_rss": {"unmeasured": "http://h/metrics answered HTTP 404"},
+        "load.edit_ack_ms": {"short": "the load phase was bounded (--load-max-seconds)"},
+    }
+    by_id = {r.id: r for r in evaluate([rss, ack, other], samples, notes=notes)}
+    assert by_id["rss"].level == NOT_MEASURED
+    assert by_id["rss"].note == "http://h/metrics answered HTTP 404"
+    assert by_id["ack"].level == "insufficient"
+    assert by_id["ack"].note.endswith("; the load phase was bounded (--load-max-seconds)")
+    assert verdict([by_id["rss"], by_id["other"]]) == "pass"
+    # a reason given for a metric that did get samples changes nothing
+    (measured,) = evaluate([other], samples, notes={"other": {"unmeasured": "no"}})
+    assert measured.level == "pass"
+
+
+def test_metrics_prom_should_be_openmetrics_with_every_kpi_and_its_level(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(RECORDED / "healthy-metrics.json", run_dir / "metrics.json")
+    outcome = run_gate(run_dir, KPIS)
+    text = (run_dir / "metrics.prom").read_text()
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in text_string_to_metric_families(text)}  # type: ignore[no-untyped-call]
+    levels = {
+        s.labels["kpi"]: s.labels["staffsync_kpi_level"]
+        for s in families["staffsync_kpi_level"].samples
+        if s.value == 1
+    }
+    assert levels == {r.id: r.level for r in outcome.results}
+    values = {s.labels["kpi"]: s.value for s in families["staffsync_kpi_value"].samples}
+    measured = {r.id: r.value for r in outcome.results if r.value is not None}
+    assert values == pytest.approx(measured)
+    (verdict_now,) = [
+        s.labels["staffsync_gate_verdict"]
+        for s in families["staffsync_gate_verdict"].samples
+        if s.value == 1
+    ]
+    assert verdict_now == outcome.verdict
 
 
 def test_smoke_run_on_a_broken_target_should_still_fail() -> None:

@@ -15,7 +15,16 @@ import pytest
 from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
 from e2e.load.breakpoint import breakpoint_search
-from e2e.load.runner import Gauges, LoadError, Plan, Window, environment, record, run
+from e2e.load.runner import (
+    Gauges,
+    LoadError,
+    Plan,
+    Window,
+    environment,
+    record,
+    run,
+    window_of,
+)
 from e2e.studies.common import values
 
 
@@ -102,7 +111,7 @@ def test_a_busy_generator_should_mark_the_run_invalid() -> None:
     assert calm["load"]["invalid"] is None
     # only the measured window counts: a busy ramp before it does not invalidate the run
     ramp = environment(
-        Plan(users=3, duration_s=2), cpu(99.0, 50.0, 60.0), side([], 0, 0), "x", Window(0, 1, 2)
+        Plan(users=3, duration_s=2), cpu(99.0, 50.0, 60.0), side([], 0, 0), "x", Window(0, 1, 0, 2)
     )
     assert ramp["load"]["invalid"] is None
     assert ramp["load"]["generatorCpuRampMax"] == 99.0
@@ -144,3 +153,45 @@ def test_breakpoint_should_step_users_and_report_what_was_held(tmp_path: Path) -
     assert "<svg" in (tmp_path / "breakpoint.html").read_text()
     strict = breakpoint_search(tmp_path / "strict", 2, 2, 4, 6, target_ms=0.001, edit_rate=2)
     assert strict["usersHeldAtTarget"] == 0 and len(strict["steps"]) == 1  # stops at the first
+
+
+def test_the_window_should_start_after_every_user_synced_and_a_warm_up() -> None:
+    """Timings of the ramp and the warm-up are left out, whatever the window's length."""
+    samples = [("broadcast", 500.0, True, 10.0), ("broadcast", 400.0, True, 14.0)]
+    samples += [("broadcast", 5.0, True, 16.0 + n) for n in range(30)]
+    raw = {**side(samples, 0, 0), "readyAt": 12.0, "ready": 3}  # type: ignore[arg-type]
+    for duration in (10.0, 20.0):
+        plan = Plan(users=3, duration_s=duration, warmup_s=3.0)
+
+        class Stopped:
+            started_at, stopped_at = 0.0, 100.0
+
+        window = window_of(plan, raw, Stopped(), connected_at=11.0)  # type: ignore[arg-type]
+        assert (window.since, window.until) == (15.0, 15.0 + duration)
+        assert (window.ramp_s, window.length_s) == (12.0, duration)
+        recorder = MetricsRecorder(run_id="r")
+        record(plan, raw, Gauges(), recorder, "load", window.since, window.until)
+        assert set(values(recorder.as_json(), "load.broadcast_ms")) == {5.0}
+    some = window_of(Plan(users=4, duration_s=5), raw, Stopped(), 8.0)  # type: ignore[arg-type]
+    assert some.synced == 9.0  # not every user synced: a second after the app counted them
+
+
+@pytest.mark.timeout(300)
+def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
+    tmp_path: Path,
+) -> None:
+    """The same step over a window of 5 s and of 10 s: the same users held, and broadcast
+    p95s within 20 % of each other (or 2 ms, the jitter of a busy 2-core machine)."""
+    found = [
+        breakpoint_search(
+            tmp_path / f"{seconds}s", 60, 60, 60, seconds, target_ms=100, edit_rate=0.5,
+            warmup_s=2,
+        )
+        for seconds in (5, 10)
+    ]  # fmt: skip
+    assert [f["usersHeldAtTarget"] for f in found] == [60, 60], found
+    (short,), (long,) = (f["steps"] for f in found)
+    assert (short["window_s"], long["window_s"]) == pytest.approx((5, 10), abs=0.5)
+    assert short["ramp_s"] > 0 and long["ramp_s"] > 0
+    a, b = short["broadcast_p95_ms"], long["broadcast_p95_ms"]
+    assert abs(a - b) <= max(0.2 * max(a, b), 2.0), (a, b)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from e2e.gate import history, report
+from e2e.gate import history, openmetrics, report
 from e2e.gate.cohorts import rollback_line, tripped
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
 from e2e.gate.units import fmt, level_label
@@ -73,6 +74,9 @@ def run_gate(
         )
         + "\n",
         encoding="utf-8",
+    )
+    (run_dir / "metrics.prom").write_text(
+        openmetrics.render(run["runId"], time.time(), outcome_verdict, results), encoding="utf-8"
     )
     history_path = history_path or run_dir.parent / "history.jsonl"
     history.append(history_path, run, results, outcome_verdict)

@@ -5,6 +5,10 @@ deployment), its figures written as a run's metrics.json and summarised.
                        [--base-url URL]
     python -m e2e.load --breakpoint [--start 20 --step 20 --most 400 --duration 20]
 
+Each run (and each breakpoint step) connects its users and syncs them (the ramp), waits
+--warmup seconds, then measures --duration seconds of steady state; the ramp is reported
+apart, so that the figures do not move with --duration.
+
 Distributed (Locust's master and workers):
     python -m e2e.load --users 200 --workers 2 --local-workers      # both workers here
     python -m e2e.load --users 200 --workers 2 --master-bind 0.0.0.0 # workers elsewhere:
@@ -66,6 +70,17 @@ def summary(metrics: dict[str, Any]) -> list[str]:
             mean = sum(xs) / len(xs) * scale
             lines.append(f"{metric:26} max {max(xs) * scale:.1f} {unit}, mean {mean:.1f} {unit}")
     load = metrics["environment"]["load"]
+    if load.get("windowS") is not None:
+        lines.append(
+            f"measured {load['windowS']:.1f} s of steady state, after a ramp of"
+            f" {load['rampS']:.1f} s (every user connected and synced) and {load['warmupS']:.0f} s"
+            " of warm-up"
+        )
+    if load.get("serverGauges"):
+        mismatch = "; ".join(load.get("serverGaugesMismatch") or []) or "agree with psutil"
+        lines.append(f"server gauges from {load['serverGauges']} ({mismatch})")
+    elif load.get("serverGaugesMissing"):
+        lines.append(f"server gauges NOT MEASURED: {load['serverGaugesMissing']}")
     if load.get("framesPerCoreSecond"):
         lines.append(
             f"generator: {load['framesReceived']} frames received in"
@@ -110,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli.add_argument(
         "--duration", type=bounded(float, 1, MAX_DURATION_S), default=30.0, help="seconds"
+    )
+    cli.add_argument(
+        "--warmup",
+        type=bounded(float, 0, MAX_DURATION_S),
+        default=5.0,
+        help="seconds after every user has synced before the measured window (default 5)",
     )
     cli.add_argument("--mode", choices=["prefetch", "legacy"], default="prefetch")
     cli.add_argument(
@@ -173,6 +194,7 @@ def find_breakpoint(args: argparse.Namespace) -> int:
         args.target_ms,
         args.edit_rate,
         args.workers if args.local_workers else 0,
+        args.warmup,
     )
     print(
         f"users held at broadcast p95 <= {args.target_ms:.0f} ms: {found['usersHeldAtTarget']}"
@@ -195,6 +217,7 @@ def load_once(args: argparse.Namespace) -> int:
         master_bind=args.master_bind,
         master_port=args.master_port,
         workers_wait_s=args.workers_wait,
+        warmup_s=args.warmup,
     )
     run_dir = args.artifacts / f"load-{stamp()}-{args.users}u"
     metrics = run(plan, run_dir)

@@ -33,6 +33,9 @@ class Step:
     generator_cpu_max: float
     server_cpu_mean: float
     invalid: str | None
+    ramp_s: float | None = None  # connecting and syncing every user, before the window
+    window_s: float | None = None  # the steady state measured
+    frames_per_core_s: float | None = None  # the generator's frames per CPU-second
 
 
 def step_of(users: int, metrics: dict[str, Any]) -> Step:
@@ -50,6 +53,9 @@ def step_of(users: int, metrics: dict[str, Any]) -> Step:
         float(load["generatorCpuMax"]),
         sum(cpu) / len(cpu) if cpu else float("nan"),
         load["invalid"],
+        load.get("rampS"),
+        load.get("windowS"),
+        load.get("framesPerCoreSecond"),
     )
 
 
@@ -62,6 +68,7 @@ def breakpoint_search(
     target_ms: float,
     edit_rate: float,
     workers: int = 0,
+    warmup_s: float = 5.0,
 ) -> dict[str, Any]:
     """Steps of `step` users from `start` to `most`, `seconds` each, against one app; with
     `workers`, each step's users run in that many local Locust worker processes."""
@@ -79,13 +86,16 @@ def breakpoint_search(
                 base_url=app.base_url,
                 workers=workers,
                 local_workers=bool(workers),
+                warmup_s=warmup_s,
             )
             steps.append(step_of(users, run(plan, out / f"step-{users:04d}u", app.pid)))
             s = steps[-1]
             print(
                 f"{users:5} users: broadcast p95 {s.broadcast_p95_ms:7.1f} ms, edit ack p95"
                 f" {s.edit_ack_p95_ms:7.1f} ms, lost {s.lost}, errors {s.errors}, app CPU"
-                f" {s.server_cpu_mean:5.1f} %, generator max {s.generator_cpu_max:5.1f} %",
+                f" {s.server_cpu_mean:5.1f} %, generator max {s.generator_cpu_max:5.1f} %"
+                f" ({s.frames_per_core_s or 0:,.0f} frames/s a core); ramp {s.ramp_s or 0:.1f} s"
+                f" and warm-up apart, window {s.window_s or 0:.1f} s",
                 flush=True,
             )
             if s.invalid:
