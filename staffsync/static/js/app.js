@@ -3,6 +3,7 @@
 // instance only when the server switches one on.
 
 import { Connection } from "./connection.js";
+import { randomId } from "./ids.js";
 import { Store } from "./store.js";
 
 let sequence = 0;
@@ -20,7 +21,7 @@ export class App {
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
     this.connection = new Connection({
-      name: `page-${crypto.randomUUID()}`,
+      name: `page-${randomId()}`,
       urlFor: () => this.socketUrl(),
       onMessage: (frame) => this.onMessage(frame),
       onState: (state) => this.onState(state),

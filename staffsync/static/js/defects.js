@@ -3,6 +3,8 @@
 // instance when the server switches it on (/config.json); none exists otherwise. They are
 // there only to prove that the verification suite catches them.
 
+import { randomId } from "./ids.js";
+
 const copyOfAllPeriods = (store) => JSON.parse(JSON.stringify([...store.byPeriod]));
 
 const PATCHES = {
@@ -256,7 +258,7 @@ const PATCHES = {
   // reloaded tab's, repeat (clientId, requestId) pairs the server has already applied.
   F26(app) {
     const key = "staffsync.clientId";
-    if (!localStorage.getItem(key)) localStorage.setItem(key, crypto.randomUUID());
+    if (!localStorage.getItem(key)) localStorage.setItem(key, randomId());
     app.connection.name = localStorage.getItem(key);
     let count = 0;
     app.nextRequestId = () => `r-${(count += 1)}`;

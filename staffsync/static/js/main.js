@@ -3,13 +3,14 @@
 import { App } from "./app.js";
 import { applyDefect, defectiveMode } from "./defects.js";
 import { Editor } from "./editor.js";
+import { randomId } from "./ids.js";
 import { View } from "./view.js";
 
 function stableClientId() {
   const key = "staffsync.clientId";
   let id = localStorage.getItem(key);
   if (!id) {
-    id = crypto.randomUUID();
+    id = randomId();
     localStorage.setItem(key, id);
   }
   return id;

@@ -1,12 +1,13 @@
 // Entry point: the server's configuration, the client mode, and the React root.
 
+import { newId } from "./ids.js";
 import { App } from "./ui.js";
 
 function browserId() {
   const key = "staffsync.react.id";
   let id = localStorage.getItem(key);
   if (!id) {
-    id = crypto.randomUUID();
+    id = newId();
     localStorage.setItem(key, id);
   }
   return id;

@@ -1,6 +1,7 @@
 // The screen, as React components. Every element a test needs carries the data-testid of
 // the README's test contract.
 
+import { newId } from "./ids.js";
 import { Link } from "./link.js";
 import { effectiveRows, initialState, reducer, tableOf } from "./state.js";
 
@@ -9,7 +10,7 @@ const { useEffect, useMemo, useReducer, useRef, useState } = React;
 const COLUMNS = ["name", "position", "department", "status", "startPeriod", "endPeriod"];
 const MAX_TEXT = 100;
 
-const session = crypto.randomUUID();
+const session = newId();
 let counter = 0;
 const nextId = () => `${session}-${(counter += 1)}`;
 
