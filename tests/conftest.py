@@ -90,3 +90,22 @@ def chromium(chromium_executable: str | None) -> Iterator[Browser]:
         browser = p.chromium.launch(executable_path=executable, args=list(QUIET_FLAGS))
         yield browser
         browser.close()
+
+
+# The longest tests first (seconds on 2 cores): with two xdist processes, the one that
+# takes the proof is busy with it while the other runs the rest, and steals what is left.
+LONGEST_FIRST = (
+    "tests/test_proof.py",
+    "tests/test_hosts.py",
+    "tests/test_load.py",
+    "tests/test_react_client.py",
+    "tests/test_explore_replay.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        where = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(where) if where in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order

@@ -145,13 +145,15 @@ def test_bad_input_should_fail_at_once_with_a_clear_error(args: list[str], says:
 @pytest.mark.timeout(180)
 def test_breakpoint_should_step_users_and_report_what_was_held(tmp_path: Path) -> None:
     found = breakpoint_search(
-        tmp_path, start=2, step=2, most=4, seconds=6, target_ms=60_000, edit_rate=2
+        tmp_path, start=2, step=2, most=4, seconds=3, target_ms=60_000, edit_rate=2, warmup_s=1
     )
     assert [s["users"] for s in found["steps"]] == [2, 4]
     assert found["usersHeldAtTarget"] == 4  # a target nobody misses: every step is held
     assert found["cores"] == psutil.cpu_count()
     assert "<svg" in (tmp_path / "breakpoint.html").read_text()
-    strict = breakpoint_search(tmp_path / "strict", 2, 2, 4, 6, target_ms=0.001, edit_rate=2)
+    strict = breakpoint_search(
+        tmp_path / "strict", 2, 2, 4, 3, target_ms=0.001, edit_rate=2, warmup_s=1
+    )
     assert strict["usersHeldAtTarget"] == 0 and len(strict["steps"]) == 1  # stops at the first
 
 
@@ -180,8 +182,10 @@ def test_the_window_should_start_after_every_user_synced_and_a_warm_up() -> None
 def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     tmp_path: Path,
 ) -> None:
-    """The same step over a window of 5 s and of 10 s: the same users held, and broadcast
-    p95s within 20 % of each other (or 2 ms, the jitter of a busy 2-core machine)."""
+    """The same step over a window of 5 s and of 10 s: the same users held, and the same
+    broadcast median within 20 % (when the ramp was measured with the window, a short
+    window's figures were the ramp's). The p95 agrees as well on a quiet machine (README,
+    Load); beside the project's other tests, a second of someone else's CPU moves it."""
     found = [
         breakpoint_search(
             tmp_path / f"{seconds}s", 60, 60, 60, seconds, target_ms=100, edit_rate=0.5,
@@ -193,5 +197,5 @@ def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     (short,), (long,) = (f["steps"] for f in found)
     assert (short["window_s"], long["window_s"]) == pytest.approx((5, 10), abs=0.5)
     assert short["ramp_s"] > 0 and long["ramp_s"] > 0
-    a, b = short["broadcast_p95_ms"], long["broadcast_p95_ms"]
-    assert abs(a - b) <= max(0.2 * max(a, b), 2.0), (a, b)
+    a, b = short["broadcast_p50_ms"], long["broadcast_p50_ms"]
+    assert abs(a - b) <= 0.2 * max(a, b), (a, b)

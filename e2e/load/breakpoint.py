@@ -27,6 +27,7 @@ from e2e.studies.common import values
 class Step:
     users: int
     broadcast_p95_ms: float
+    broadcast_p50_ms: float
     edit_ack_p95_ms: float
     lost: int
     errors: int
@@ -47,6 +48,7 @@ def step_of(users: int, metrics: dict[str, Any]) -> Step:
     return Step(
         users,
         percentile(broadcast, 0.95) if broadcast else float("nan"),
+        percentile(broadcast, 0.5) if broadcast else float("nan"),
         percentile(acks, 0.95) if acks else float("nan"),
         int(sum(values(m, "load.delivery_lost"))),
         int(sum(values(m, "load.errors"))),
