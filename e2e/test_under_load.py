@@ -28,7 +28,7 @@ from e2e.harness.target import Target
 from e2e.harness.users import User
 from e2e.load import scrape
 from e2e.load.runner import Load, Plan, crosscheck, is_loopback, reachable, record
-from e2e.load.sizing import needs, phase_seconds, rates
+from e2e.load.sizing import bounded, needs, rates
 
 LOAD_METRICS = (
     "load.sync_all_ms",
@@ -177,16 +177,10 @@ def planned_phase(plan: Plan, suite_config: SuiteConfig, measure: TestMetrics) -
     --load-max-seconds; a KPI the bound cuts short says which option would lengthen it."""
     per_second = rates(plan.users, plan.edit_rate, plan.nav_rate, plan.mode, max(1, plan.workers))
     found = needs(load_kpis(suite_config.kpis), per_second)
-    bound = suite_config.load_max_seconds
-    for need in found:
-        if need.seconds > bound:
-            measure.short(
-                need.metric,
-                f"the load phase was bounded to {bound:.0f} s (--load-max-seconds);"
-                f" {need.seconds:.0f} s at {plan.users} users x {plan.edit_rate:g} edits/s gives"
-                f" {need.min_samples} samples 999 times in 1000",
-            )
-    return min(phase_seconds(found), bound)
+    phase, shorts = bounded(found, suite_config.load_max_seconds, "--load-max-seconds")
+    for metric, hint in shorts.items():
+        measure.short(metric, hint)
+    return phase
 
 
 def server_rss(base_url: str, pid: int | None) -> float | None:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from scipy.stats import poisson
 
+from e2e.gate.kpis import load_kpis
 from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
 from e2e.load.breakpoint import breakpoint_search
@@ -25,6 +27,7 @@ from e2e.load.runner import (
     run,
     window_of,
 )
+from e2e.load.sizing import ACK_SLACK_S, bounded, needs, rates
 from e2e.studies.common import values
 
 
@@ -199,3 +202,22 @@ def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     assert short["ramp_s"] > 0 and long["ramp_s"] > 0
     a, b = short["broadcast_p50_ms"], long["broadcast_p50_ms"]
     assert abs(a - b) <= 0.2 * max(a, b), (a, b)
+
+
+def test_the_load_phase_should_be_sized_for_every_kpis_minimum_samples() -> None:
+    kpis = [k for k in load_kpis(ROOT / "fixtures" / "kpis.json") if k.metric.startswith("load.")]
+    found = {n.metric: n for n in needs(kpis, rates(50, 0.05))}
+    ack = found["load.edit_ack_ms"]
+    assert (ack.rate, ack.min_samples) == (2.5, 20)
+    # at the planned length (less the slack for the last echoes) a Poisson count of rate
+    # 2.5/s reaches 20 with probability 0.999
+    assert poisson.sf(19, ack.rate * (ack.seconds - ACK_SLACK_S)) == pytest.approx(0.999)
+    assert found["load.broadcast_ms"].seconds < ack.seconds  # 50 times the samples
+    assert needs(kpis, rates(200, 0.05))[0].seconds < ack.seconds
+    phase, shorts = bounded(list(found.values()), 10.0, "--load-max-seconds")
+    assert phase == 10.0
+    assert set(shorts) == {"load.edit_ack_ms"}
+    assert "--load-max-seconds" in shorts["load.edit_ack_ms"]
+    unbounded, none_short = bounded(list(found.values()), 60.0, "x")
+    assert unbounded == pytest.approx(ack.seconds) and not none_short
+    assert set(rates(10, 0.5, nav_rate=1.0, mode="legacy")) == {"load.legacy_sync_ms"}

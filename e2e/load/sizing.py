@@ -50,3 +50,17 @@ def needs(kpis: list[Kpi], per_second: dict[str, float]) -> list[Need]:
 
 def phase_seconds(found: list[Need]) -> float:
     return max((n.seconds for n in found), default=0.0)
+
+
+def bounded(found: list[Need], bound_s: float, option: str) -> tuple[float, dict[str, str]]:
+    """The phase's length at most `bound_s`, and for each metric the bound cuts short, what
+    `option` would have to be for it to reach its minimum samples."""
+    shorts = {
+        n.metric: (
+            f"the load phase was bounded to {bound_s:.0f} s ({option}); {n.seconds:.0f} s"
+            f" ({n.rate:g} samples/s) gives {n.min_samples} samples 999 times in 1000"
+        )
+        for n in found
+        if n.seconds > bound_s
+    }
+    return min(phase_seconds(found), bound_s), shorts
