@@ -1,21 +1,27 @@
 """Protocol users of the plan's load test, for Locust. Self-contained (it needs only
-locust and websocket-client), so that workers on other hosts can fetch it from the master:
-`locust -f - --worker --master-host H`. Never imported by the pytest process: gevent must
-not reach it.
+locust and websocket-client; orjson when the host has it), so that workers on other hosts
+can fetch it from the master: `locust -f - --worker --master-host H`. Never imported by the
+pytest process: gevent must not reach it.
 
 A prefetch user (`PrefetchUser`) connects, times SYNC_ALL_PERIODS_REQUEST to its response
 (`sync_all`), then edits real staff at a rate with exponential think times, each edit timed
-to its own echo (`edit_ack`); its receive loop counts every broadcast and times the fan-out
-of edits made by users of the same process (`broadcast`, one clock). A legacy user
+to its own echo (`edit_ack`); every broadcast it hears is counted, and the fan-out of edits
+made by users of the same process is timed (`broadcast`, one clock). A legacy user
 (`LegacyUser`) connects with ?period=N and, at its navigation rate, reconnects to another
 period and times SYNC_REQUEST (`legacy_sync`). ERROR frames and unexpected closes are
 failures. The mode is the user class named on Locust's command line; rates are Locust
 options (`--load-edit-rate`, `--load-nav-rate`, `--load-periods`), which the master
 forwards to its workers.
 
-Results: each process keeps its raw samples, delivery counts and its own CPU use. Run
-alone, it writes them to `--load-sidefile` when the test stops. As a master, it asks every
-worker for theirs when the test is stopping and writes them all, one entry per worker.
+The receive path is what limits how much load one process makes: websocket-client makes
+the handshake and sends; what the server sends is cut out of large socket reads
+(`FrameReader`), and one greenlet per process reads every listening user's socket
+(`Receiver`, on epoll), so a broadcast to a hundred users is one wake-up.
+
+Results: each process keeps its raw samples (a uniform subset beyond MAX_SAMPLES), delivery
+counts, the frames it received and its own CPU. Run alone, it writes them to
+`--load-sidefile` when the test stops. As a master, it asks every worker for theirs when the
+test is stopping and writes them all, one entry per worker.
 """
 
 from __future__ import annotations

@@ -1,7 +1,11 @@
-"""Runs the load: the embedded app (or --base-url), Locust as a subprocess, psutil sampling
-the app and the generator every second; then turns it all into samples of a run's
-metrics.json. A run whose generator sat at 90 % CPU or more is marked invalid: its figures
-would measure the generator, not the app.
+"""Runs the load: the embedded app (or --base-url), Locust as a subprocess, and a watcher
+reading every second the target's /metrics (or psutil, for an app here without it), psutil
+on the generator, and /health; then turns it all into samples of a run's metrics.json.
+
+A run connects and syncs its users (the ramp), waits a warm-up, and measures a window of
+its stated length: the figures come from the window, the ramp is reported apart. A run
+whose generator sat at 90 % CPU or more in the window is marked invalid: its figures would
+measure the generator, not the app.
 
 Distributed: with `workers` the Locust process is a master that expects that many workers
 (`locust -f - --worker --master-host H --master-port P` on any host: they fetch the
