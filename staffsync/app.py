@@ -110,7 +110,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/config.json", config)
     app.router.add_get("/health", health)
-    app.router.add_get("/metrics", metrics)
+    if settings.metrics == "on":
+        app.router.add_get("/metrics", metrics)
     app.router.add_get("/staff-sync", staff_sync)
     app.router.add_static("/static/", STATIC)
 

@@ -27,6 +27,7 @@ class Settings:
     max_frame_bytes: int = 64 * 1024
     heartbeat_s: float = 20.0
     client: str = "vanilla"
+    metrics: str = "on"
 
     @property
     def db_path(self) -> Path:
@@ -66,6 +67,12 @@ _OPTIONS: dict[str, tuple[str, type, str]] = {
         "STAFFSYNC_CLIENT",
         str,
         "browser client served at /: vanilla (ES modules) or react (React 18)",
+    ),
+    "metrics": (
+        "STAFFSYNC_METRICS",
+        str,
+        "serve Prometheus metrics at /metrics: on, or off (as a deployment that keeps them"
+        " private)",
     ),
 }
 CLIENTS = ("vanilla", "react")
@@ -107,6 +114,8 @@ def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = N
         parser.error("--db-latency-ms cannot be negative")
     if ns.client not in CLIENTS:
         parser.error(f"--client {ns.client}: choose one of {', '.join(CLIENTS)}")
+    if ns.metrics not in ("on", "off"):
+        parser.error(f"--metrics {ns.metrics}: on or off")
     origins = tuple(o.strip() for o in str(ns.allowed_origins).split(",") if o.strip())
     return Settings(
         host=ns.host,
@@ -121,4 +130,5 @@ def parse_args(argv: Sequence[str] | None = None, env: dict[str, str] | None = N
         max_frame_bytes=ns.max_frame_bytes,
         heartbeat_s=ns.heartbeat_s,
         client=ns.client,
+        metrics=ns.metrics,
     )

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from e2e.harness.app_process import AppProcess
 from e2e.harness.wire import WireClient
 from e2e.load import scrape
+from tests.conftest import AppFactory
 
 Connect = Callable[..., WireClient]
 
@@ -66,6 +67,12 @@ def test_process_gauges_should_agree_with_psutil(app: AppProcess) -> None:
     assert reading.clients == 0
     times = psutil.Process(app.pid).cpu_times()
     assert abs(reading.cpu_seconds - (times.user + times.system)) <= 0.1 + 0.1 * times.user
+
+
+def test_an_app_keeping_its_metrics_private_should_answer_404(start_app: AppFactory) -> None:
+    app = start_app(metrics="off")
+    with pytest.raises(scrape.Unavailable, match="answered HTTP 404"):
+        scrape.read(app.base_url)
 
 
 @pytest.mark.parametrize(

@@ -184,7 +184,7 @@ def server_gauges(base_url: str, local: bool) -> tuple[str, str]:
     except scrape.Unavailable as exc:
         if local:
             return "psutil", ""
-        return "", f"{exc}, and the target's process is not on this machine"
+        return "", f"{exc}, and the suite did not start the app, so psutil cannot read it either"
 
 
 class Load:
