@@ -42,6 +42,8 @@ LOAD_METRICS = (
     "load.server_rss_bytes",
     "load.generator_cpu_percent",
     "load.generator_busiest_percent",
+    "load.generator_frames_per_core_s",
+    "load.ramp_s",
     "load.users_held_ratio",
     "load.server_rss_per_100_users_bytes",
     "load.connections_per_user_minute",
@@ -123,6 +125,7 @@ def test_browser_figures_should_hold_under_load(
     try:
         load.wait_connected(before + users, CONNECT_TIMEOUT_S)
         full_load_since = time.time()
+        measure("load.ramp_s", full_load_since - load.started_at, "s", load_users=users)
         loaded = measure.tagged(load="yes", load_users=users)
         scenarios(writer, reader, target, loaded, "busy")
         assert writer.control is not None

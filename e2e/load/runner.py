@@ -414,6 +414,8 @@ def run(plan: Plan, run_dir: Path, server_pid: int | None = None) -> dict[str, A
     window = window_of(plan, side, load, connected_at)
     recorder = MetricsRecorder(run_id=run_dir.name)
     record(plan, side, load.gauges, recorder, "load", window.since, window.until)
+    if window.ramp_s is not None:
+        recorder.record("load.ramp_s", window.ramp_s, "s", "load", load_users=plan.users)
     recorder.environment = environment(plan, load.gauges, side, base_url, window)
     recorder.write(run_dir / "metrics.json")
     return recorder.as_json()
@@ -471,6 +473,9 @@ def record(
                 worker=worker,
                 **tags,
             )
+    lean = frames_per_core(side)
+    if lean is not None:
+        recorder.record("load.generator_frames_per_core_s", lean, "frames/s", test, **tags)
     recorder.record(
         "load.generator_busiest_percent",
         gauges.generator_busiest(since, until),
