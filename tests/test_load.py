@@ -18,6 +18,7 @@ from e2e.harness.metrics import MetricsRecorder
 from e2e.harness.options import ROOT
 from e2e.load.breakpoint import breakpoint_search
 from e2e.load.runner import (
+    LOCUSTFILE,
     Gauges,
     LoadError,
     Plan,
@@ -221,3 +222,48 @@ def test_the_load_phase_should_be_sized_for_every_kpis_minimum_samples() -> None
     unbounded, none_short = bounded(list(found.values()), 60.0, "x")
     assert unbounded == pytest.approx(ack.seconds) and not none_short
     assert set(rates(10, 0.5, nav_rate=1.0, mode="legacy")) == {"load.legacy_sync_ms"}
+
+
+def test_the_frame_reader_should_cut_every_kind_of_server_frame(tmp_path: Path) -> None:
+    """RFC 6455 frames as a server sends them (unmasked): 7-, 16- and 64-bit lengths,
+    several in one read, a fragmented message, a ping answered on the way, a close. Run in
+    a process of its own: the locustfile brings gevent."""
+    script = tmp_path / "check.py"
+    script.write_text(
+        "import importlib.util, socket, sys\n"
+        f"spec = importlib.util.spec_from_file_location('lf', {str(LOCUSTFILE)!r})\n"
+        "lf = sys.modules['lf'] = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(lf)\n"
+        "def frame(op, data, fin=True):\n"
+        "    n = len(data); head = bytes([(0x80 if fin else 0) | op])\n"
+        "    if n < 126: head += bytes([n])\n"
+        "    elif n < 65536: head += bytes([126]) + n.to_bytes(2, 'big')\n"
+        "    else: head += bytes([127]) + n.to_bytes(8, 'big')\n"
+        "    return head + data\n"
+        "a, b = socket.socketpair()\n"
+        "pongs = []\n"
+        "reader = lf.FrameReader(b, pongs.append)\n"
+        "big, huge = b'x' * 300, b'y' * 70000\n"
+        "a.sendall(frame(1, b'{}') + frame(1, big) + frame(9, b'hi') + frame(1, b'ab', False)"
+        " + frame(0, b'cd'))\n"
+        "assert reader.message() == b'{}'\n"
+        "assert reader.message() == big\n"
+        "assert reader.message() == b'abcd' and pongs == [b'hi']\n"
+        "a.sendall(frame(2, huge))\n"
+        "assert reader.message() == huge\n"
+        "a.sendall(frame(8, (1001).to_bytes(2, 'big')))\n"
+        "try:\n"
+        "    reader.message(); raise SystemExit('no Closed')\n"
+        "except lf.Closed as exc:\n"
+        "    assert '1001' in str(exc)\n"
+        "a.sendall(bytes([0x81, 0x82]) + b'mask' + b'xx')\n"
+        "try:\n"
+        "    reader.message(); raise SystemExit('a masked frame was taken')\n"
+        "except lf.ProtocolError:\n"
+        "    pass\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
