@@ -92,7 +92,7 @@ def chromium(chromium_executable: str | None) -> Iterator[Browser]:
         browser.close()
 
 
-# The longest tests first (seconds on 2 cores): with two xdist processes, the one that
+# The longest tests first: with xdist processes, the one that
 # takes the proof is busy with it while the other runs the rest, and steals what is left.
 LONGEST_FIRST = (
     "tests/test_proof.py",

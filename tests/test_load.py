@@ -182,14 +182,18 @@ def test_the_window_should_start_after_every_user_synced_and_a_warm_up() -> None
     assert some.synced == 9.0  # not every user synced: a second after the app counted them
 
 
+JITTER_MS = 3.0
+
+
 @pytest.mark.timeout(300)
 def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     tmp_path: Path,
 ) -> None:
     """The same step over a window of 5 s and of 10 s: the same users held, and the same
-    broadcast median within 20 % (when the ramp was measured with the window, a short
-    window's figures were the ramp's). The p95 agrees as well on a quiet machine (README,
-    Load); beside the project's other tests, a second of someone else's CPU moves it."""
+    broadcast median within 20 %, or 3 ms (when the ramp was measured with the window, a
+    short window's figures were the ramp's: 4 times the long one's). 3 ms is the jitter
+    measured here beside the project's other tests, three processes on two cores; the p95s
+    agree within 20 % on a quiet machine (README, Load)."""
     found = [
         breakpoint_search(
             tmp_path / f"{seconds}s", 60, 60, 60, seconds, target_ms=100, edit_rate=0.5,
@@ -202,7 +206,7 @@ def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     assert (short["window_s"], long["window_s"]) == pytest.approx((5, 10), abs=0.5)
     assert short["ramp_s"] > 0 and long["ramp_s"] > 0
     a, b = short["broadcast_p50_ms"], long["broadcast_p50_ms"]
-    assert abs(a - b) <= 0.2 * max(a, b), (a, b)
+    assert abs(a - b) <= max(0.2 * max(a, b), JITTER_MS), (a, b)
 
 
 def test_the_load_phase_should_be_sized_for_every_kpis_minimum_samples() -> None:

@@ -364,7 +364,7 @@ class Window:
         return self.until - self.since
 
 
-SYNC_SETTLE_S = 3.0  # after the app counts every user connected, time for their syncs
+SYNC_SETTLE_S = 1.5  # after the app counts every user connected, time for their syncs
 RAMP_SLACK_S = 60.0  # beyond users / spawn rate, how long connecting every user may take
 
 
