@@ -34,7 +34,7 @@ from e2e.studies.common import values
 
 @pytest.mark.timeout(180)
 def test_locust_users_should_sync_edit_and_hear_every_broadcast(tmp_path: Path) -> None:
-    metrics = run(Plan(users=5, duration_s=6, edit_rate=2.0), tmp_path / "load")
+    metrics = run(Plan(users=5, duration_s=6, edit_rate=2.0, warmup_s=1), tmp_path / "load")
     assert len(values(metrics, "load.sync_all_ms")) == 5
     assert len(values(metrics, "load.edit_ack_ms")) >= 10
     assert (
@@ -59,8 +59,8 @@ def test_a_master_and_two_workers_should_merge_their_figures(tmp_path: Path) -> 
     """Workers as another host runs them (own directory, the project not on their path,
     the locustfile fetched from the master over TCP); the master gathers what each saw."""
     plan = Plan(
-        users=6, duration_s=10, edit_rate=2.0, workers=2, local_workers=True,
-        master_port=free_port(),
+        users=6, duration_s=8, edit_rate=2.0, workers=2, local_workers=True,
+        master_port=free_port(), warmup_s=1,
     )  # fmt: skip
     metrics = run(plan, tmp_path / "load")
     load = metrics["environment"]["load"]
@@ -185,23 +185,24 @@ def test_the_window_should_start_after_every_user_synced_and_a_warm_up() -> None
 JITTER_MS = 3.0
 
 
+@pytest.mark.alone
 @pytest.mark.timeout(300)
 def test_a_step_should_measure_the_same_steady_state_whatever_its_duration(
     tmp_path: Path,
 ) -> None:
     """The same step over a window of 5 s and of 10 s: the same users held, and the same
     broadcast median within 20 %, or 3 ms (when the ramp was measured with the window, a
-    short window's figures were the ramp's: 4 times the long one's). 3 ms is the jitter
-    measured here beside the project's other tests, three processes on two cores; the p95s
-    agree within 20 % on a quiet machine (README, Load)."""
+    short window's figures were the ramp's: 4 times the long one's). It runs alone, after
+    the project's other tests (marker `alone`): beside them, a browser starting takes both
+    cores for a second and moves any figure of a 5 s window."""
     found = [
         breakpoint_search(
-            tmp_path / f"{seconds}s", 60, 60, 60, seconds, target_ms=100, edit_rate=0.5,
-            warmup_s=2,
+            tmp_path / f"{seconds}s", 40, 40, 40, seconds, target_ms=100, edit_rate=0.5,
+            warmup_s=1,
         )
         for seconds in (5, 10)
     ]  # fmt: skip
-    assert [f["usersHeldAtTarget"] for f in found] == [60, 60], found
+    assert [f["usersHeldAtTarget"] for f in found] == [40, 40], found
     (short,), (long,) = (f["steps"] for f in found)
     assert (short["window_s"], long["window_s"]) == pytest.approx((5, 10), abs=0.5)
     assert short["ramp_s"] > 0 and long["ramp_s"] > 0
