@@ -88,13 +88,7 @@ class FrameReader:
 
     def read(self) -> None:
         """One read from the socket into the buffer (waits when nothing has arrived)."""
-        chunk = self.sock.recv(CHUNK)
-        if not chunk:
-            raise Closed("the connection ended")
-        if self.pos:
-            del self.buf[: self.pos]
-            self.pos = 0
-        self.buf += chunk
+        self._take(self.sock.recv(CHUNK))
 
     def read_ready(self) -> None:
         """One read of a socket epoll reported readable: straight from the OS socket
@@ -104,9 +98,12 @@ class FrameReader:
             chunk = raw.recv(CHUNK)
         except BlockingIOError:
             return
+        self._take(chunk)
+
+    def _take(self, chunk: bytes) -> None:
         if not chunk:
             raise Closed("the connection ended")
-        if self.pos:
+        if self.pos:  # what was cut out already goes first
             del self.buf[: self.pos]
             self.pos = 0
         self.buf += chunk
