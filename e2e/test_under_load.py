@@ -119,8 +119,8 @@ def test_browser_figures_should_hold_under_load(
     )
     phase = planned_phase(plan, suite_config, measure)
     server_pid = target.app.pid if target.app is not None else None
+    rss_before = server_rss(target.base_url, server_pid)  # before any load user connects
     load = Load(plan, target.base_url, suite_config.run_dir / "load", server_pid)
-    rss_before = server_rss(target.base_url, server_pid)
     full_load_since: float | None = None
     try:
         load.wait_connected(before + users, CONNECT_TIMEOUT_S)

@@ -158,7 +158,6 @@ def sample(
                 times = server.cpu_times()
                 tick["psutil_rss"] = float(server.memory_info().rss)
                 tick["psutil_cpu_s"] = times.user + times.system
-                tick["psutil_cpu"] = server.cpu_percent()
             except psutil.NoSuchProcess:
                 pass
         if gauges.server_source == "/metrics":
@@ -188,8 +187,9 @@ def server_gauges(base_url: str, local: bool) -> tuple[str, str]:
 
 
 class Load:
-    """Locust users running against `base_url` in a subprocess, with psutil watching the
-    app (when `server_pid` is given) and the generator every second, until `stop()`."""
+    """Locust users running against `base_url` in a subprocess, with the app (its /metrics,
+    or psutil when `server_pid` is given), the generator and /health read every second,
+    until `stop()`."""
 
     def __init__(
         self,
