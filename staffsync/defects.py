@@ -41,4 +41,7 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F31": ("client", "the rollout percentage is taken as the legacy share (10 % -> 90 % new)"),
     "F32": ("client", "a legacy page first asks for its period by a name the server does not know"),
     "F33": ("client", "a prefetch page keeps a 2 MiB text index of every period (> 30 MB)"),
+    "F34": ("client", "the outbox lives in the page's memory: a reload, close or crash loses it"),
+    "F35": ("client", "a write carried over a page load is re-sent under a fresh request id"),
+    "F36": ("client", "a page load clears the stored outbox before its writes are sent"),
 }

@@ -40,6 +40,10 @@ CATALOGUE: dict[str, str] = {
     "F31": "the share of users in the new mode is not the share the flag announces",
     "F32": "the legacy cohort regresses with the prefetch code (errors, slower loads)",
     "F33": "one cohort's memory stays over the plan's 30 MB",
+    # Classes of page loads: a write saved in a tab that reloads, closes or crashes first:
+    "F34": "a saved write is lost when its tab reloads, closes or crashes before it is sent",
+    "F35": "a write re-sent after a page load is taken for a new one (applied twice)",
+    "F36": "a write carried over one page load is lost at the next (the outbox emptied early)",
 }
 
 

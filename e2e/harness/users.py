@@ -68,13 +68,19 @@ def make_user(
         if message.type == "error":
             user.console_errors.append(message.text)
 
-    def on_dialog(dialog: Dialog) -> None:
-        dialog.accept()  # a user answers "OK" to the app's own confirm() (e.g. before a delete)
-
     page.on("console", on_console)
-    page.on("dialog", on_dialog)
+    page.on("dialog", answer)
     page.on("pageerror", lambda exc: user.console_errors.append(f"page error: {exc}"))
     return user
+
+
+def answer(dialog: Dialog) -> None:
+    """A user answers "OK" to the app's own confirm() (e.g. before a delete), and stays on
+    a page that warns of unsaved changes before unload."""
+    if dialog.type == "beforeunload":
+        dialog.dismiss()
+    else:
+        dialog.accept()
 
 
 def another_tab(user: User, name: str) -> User:
@@ -97,6 +103,6 @@ def tab_in(
         evidence=evidence,
         control=control,
     )
-    page.on("dialog", lambda dialog: dialog.accept())
+    page.on("dialog", answer)
     page.on("pageerror", lambda exc: tab.console_errors.append(f"page error: {exc}"))
     return tab

@@ -61,6 +61,7 @@ class SocketControl:
         self.held: list[tuple[str | bytes, WebSocketRoute]] | None = None  # while holding
         self._relayed: set[int] = set()  # routes whose page frames pass through the suite
         self.lose_echo = False  # the answer to the page's next write is to be lost
+        self.outage_after_echo = False  # and the network goes with it, until end_outage
         self.spoil = False  # the page's next write is to be made one the server refuses
         self.spoiled = 0
         self.awaited: set[str] = set()  # request ids of writes whose answer is to be lost
@@ -102,6 +103,10 @@ class SocketControl:
             if self.awaited and _request_of(message) in self.awaited:
                 self.awaited.discard(_request_of(message))
                 self.echoes_lost += 1
+                if self.outage_after_echo:  # no socket can open again before the cut
+                    self.outage_after_echo = False
+                    self.begin_outage()
+                    return
                 self._cut_one(page_side, server_side)  # the write is applied; its echo is lost
                 return
             page_side.send(message)
@@ -128,17 +133,20 @@ class SocketControl:
         return True
 
     @contextmanager
-    def losing_echo(self) -> Iterator[None]:
+    def losing_echo(self, then_outage: bool = False) -> Iterator[None]:
         """The page's next write reaches the server and is applied; the server's answer is
         lost, and the socket is cut as it would have arrived (the client must send it again,
-        and it must be applied once)."""
+        and it must be applied once). With `then_outage` the network goes at that moment
+        (every socket cut, new ones refused until `end_outage`): the write stays in flight."""
         self.lose_echo = True
+        self.outage_after_echo = then_outage
         for page_side, server_side in self.live:
             self._relay(page_side, server_side)
         try:
             yield
         finally:
             self.lose_echo = False
+            self.outage_after_echo = False
 
     @contextmanager
     def refused(self) -> Iterator[None]:

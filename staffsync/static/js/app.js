@@ -4,10 +4,13 @@
 
 import { Connection } from "./connection.js";
 import { randomId } from "./ids.js";
+import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
 
 let sequence = 0;
-const newRequestId = () => `r-${Date.now().toString(36)}-${(sequence += 1)}`;
+const page = randomId();
+// unique across the profile's pages, whose writes share one outbox
+const newRequestId = () => `r-${page.slice(0, 8)}-${Date.now().toString(36)}-${(sequence += 1)}`;
 
 export class App {
   constructor({ config, mode, view, editor }) {
@@ -21,12 +24,14 @@ export class App {
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
     this.connection = new Connection({
-      name: `page-${randomId()}`,
+      name: `page-${page}`,
       urlFor: () => this.socketUrl(),
       onMessage: (frame) => this.onMessage(frame),
       onState: (state) => this.onState(state),
       onReady: (isReconnect) => this.onReady(isReconnect),
     });
+    // saved writes outlive the page: a reload, another tab or a restart sends them
+    this.outbox = new Outbox(this.connection.name, () => this.adoptOrphans());
   }
 
   socketUrl() {
@@ -36,6 +41,8 @@ export class App {
   }
 
   start() {
+    this.outbox.start();
+    this.adoptOrphans();
     this.render();
     this.connection.start();
   }
@@ -163,11 +170,33 @@ export class App {
     this.submit(rid, { type: "STAFF_DELETE", requestId: rid, payload: { staffId, requestId: rid } });
   }
 
+  // The write is kept in the profile's outbox before it is shown as pending, under the
+  // page's name: whichever page sends it, the server knows it by (clientId, requestId).
   submit(rid, frame) {
+    const named = { ...frame, clientId: this.connection.name };
+    this.outbox.save(rid, named);
     this.view.clearError();
-    if (this.connection.isOpen) this.transmit(rid, frame);
-    else this.queued.set(rid, frame);
+    if (this.connection.isOpen) this.transmit(rid, named);
+    else this.queued.set(rid, named);
     this.render();
+  }
+
+  // Writes a page that is gone left unconfirmed: shown as pending here and sent as they were.
+  adoptOrphans() {
+    const orphans = this.outbox.orphans().filter((e) => !this.queued.has(e.requestId) && !this.inflight.has(e.requestId));
+    if (orphans.length === 0) return;
+    const own = [...this.queued];
+    this.queued.clear();
+    for (const entry of orphans) this.adopt(entry);
+    for (const [rid, frame] of own) this.queued.set(rid, frame); // theirs were saved first
+    if (this.connection.isOpen) this.flushQueued();
+    this.render();
+  }
+
+  adopt(entry) {
+    this.outbox.adopt(entry);
+    this.queued.set(entry.requestId, entry.frame);
+    this.applyLocally(entry.requestId, entry.frame);
   }
 
   transmit(rid, frame) {
@@ -177,6 +206,7 @@ export class App {
 
   settle(requestId) {
     if (!requestId) return;
+    this.outbox.drop(requestId);
     this.inflight.delete(requestId);
     this.queued.delete(requestId);
     this.store.settle(requestId);
@@ -184,13 +214,17 @@ export class App {
 
   reapplyPending() {
     for (const frame of [...this.inflight.values(), ...this.queued.values()]) {
-      const p = frame.payload;
-      const rid = frame.type === "STAFF_CREATE" ? p.tempId : frame.requestId;
+      const rid = frame.type === "STAFF_CREATE" ? frame.payload.tempId : frame.requestId;
       this.store.forget(rid);
-      if (frame.type === "STAFF_UPDATE") this.store.localUpdate(rid, p.staffId, p.changes);
-      if (frame.type === "STAFF_DELETE") this.store.localDelete(rid, p.staffId);
-      if (frame.type === "STAFF_CREATE") this.store.localCreate(rid, p);
+      this.applyLocally(rid, frame);
     }
+  }
+
+  applyLocally(rid, frame) {
+    const p = frame.payload;
+    if (frame.type === "STAFF_UPDATE") this.store.localUpdate(rid, p.staffId, p.changes);
+    if (frame.type === "STAFF_DELETE") this.store.localDelete(rid, p.staffId);
+    if (frame.type === "STAFF_CREATE") this.store.localCreate(rid, p);
   }
 
   render() {

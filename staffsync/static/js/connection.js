@@ -30,10 +30,11 @@ export class Connection {
   }
 
   // The envelope names this page, so that a write re-sent after a reconnect (same
-  // requestId) is recognised by the server and applied once.
+  // requestId) is recognised by the server and applied once; a write carried over from
+  // another page load keeps the name it was first sent under.
   send(frame) {
     if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify({ ...frame, clientId: this.name }));
+    this.ws.send(JSON.stringify({ ...frame, clientId: frame.clientId ?? this.name }));
     return true;
   }
 

@@ -150,6 +150,7 @@ const PATCHES = {
       for (const [rid, frame] of app.queued) {
         if (frame.type === "STAFF_CREATE" || frame.type === "STAFF_DELETE") {
           app.queued.delete(rid);
+          app.outbox.drop(rid);
           app.store.forget(rid);
         }
       }
@@ -217,6 +218,7 @@ const PATCHES = {
       const edit = frame.type === "ERROR" ? app.store.pending.get(rid) : null;
       if (!edit || edit.kind === "update") return onMessage(frame);
       app.store.pending.delete(rid);
+      app.outbox.drop(rid);
       app.view.showError(`Not saved: ${frame.payload.message || frame.payload.error}`);
       return app.render();
     };
@@ -277,6 +279,39 @@ const PATCHES = {
     };
   },
 
+  // F34: the outbox lives in the page's memory only: a write waiting for the network is
+  // gone when its tab reloads, closes or crashes, and nothing warns the user.
+  F34(app) {
+    app.outbox.save = () => {};
+  },
+
+  // F35: a write carried over a page load is sent again as a new one: the adopting page
+  // gives it a fresh request id under its own name, so a write the server had applied
+  // (its answer lost) is applied a second time.
+  F35(app) {
+    const adopt = app.adopt.bind(app);
+    app.adopt = (entry) => {
+      app.outbox.drop(entry.requestId);
+      const rid = app.nextRequestId();
+      const payload = { ...entry.frame.payload };
+      if (entry.frame.type === "STAFF_CREATE") payload.tempId = rid;
+      if (entry.frame.type === "STAFF_DELETE") payload.requestId = rid;
+      const frame = { ...entry.frame, requestId: rid, clientId: app.connection.name, payload };
+      app.outbox.save(rid, frame);
+      adopt({ ...entry, requestId: rid, frame });
+    };
+  },
+
+  // F36: a page load takes the outbox into memory and clears it before anything is sent:
+  // a second reload, a crash or a closed tab before the network is back loses it.
+  F36(app) {
+    const adopt = app.adopt.bind(app);
+    app.adopt = (entry) => {
+      adopt(entry);
+      app.outbox.drop(entry.requestId);
+    };
+  },
+
   // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
   // (a name the server does not know), takes the ERROR, then asks again the old way. Every
   // legacy load and navigation costs an error frame; prefetch pages are untouched.
@@ -331,6 +366,7 @@ const PATCHES = {
         const p = queued.payload;
         if (queued.type === "STAFF_UPDATE" && (app.store.knownVersion(p.staffId) ?? 0) > (p.baseVersion ?? 0)) {
           app.queued.delete(rid);
+          app.outbox.drop(rid);
           app.store.settle(rid);
         }
       }

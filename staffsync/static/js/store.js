@@ -97,10 +97,10 @@ export class Store {
   // Optimistic edits ------------------------------------------------------------------
   localUpdate(requestId, staffId, changes) {
     const known = this.server.get(staffId);
+    this.pending.set(requestId, { kind: "update", staffId }); // pending even before any data
     if (!known) return false;
     const current = this.displayedRow(staffId) || known.row;
     const row = { ...current, ...changes };
-    this.pending.set(requestId, { kind: "update", staffId });
     this.place(row, memberOf(this.periods, row.startPeriod, row.endPeriod));
     return true;
   }

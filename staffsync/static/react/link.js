@@ -39,7 +39,7 @@ export class Link {
 
   send(frame) {
     if (!this.ready) return false;
-    this.ws.send(JSON.stringify({ ...frame, clientId: this.name }));
+    this.ws.send(JSON.stringify({ ...frame, clientId: frame.clientId ?? this.name })); // a carried-over write keeps its name
     return true;
   }
 

@@ -69,6 +69,12 @@ export function reducer(state, action) {
     }
     case "op":
       return { ...state, ops: [...state.ops, action.op], error: null };
+    case "adopt": {
+      // operations of a page that is gone: older than this page's own
+      const known = new Set(state.ops.map((op) => op.rid));
+      const fresh = action.ops.filter((op) => !known.has(op.rid));
+      return fresh.length ? { ...state, ops: [...fresh, ...state.ops] } : state;
+    }
     default:
       return state;
   }

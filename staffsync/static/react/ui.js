@@ -3,6 +3,7 @@
 
 import { newId } from "./ids.js";
 import { Link } from "./link.js";
+import { keep, release, watch } from "./outbox.js";
 import { effectiveRows, initialState, reducer, tableOf } from "./state.js";
 
 const h = React.createElement;
@@ -11,6 +12,7 @@ const COLUMNS = ["name", "position", "department", "status", "startPeriod", "end
 const MAX_TEXT = 100;
 
 const session = newId();
+const page = `react-${session}`; // the envelope's clientId of this page's writes
 let counter = 0;
 const nextId = () => `${session}-${(counter += 1)}`;
 
@@ -147,7 +149,7 @@ export function App({ config, mode }) {
 
   useEffect(() => {
     const l = new Link({
-      name: `react-${session}`,
+      name: page,
       urlFor: () => socketUrl(mode, latest.current.current),
       onStatus: (status) => dispatch({ type: "status", status }),
       onFrame: (frame) => {
@@ -165,6 +167,16 @@ export function App({ config, mode }) {
     l.start();
     return () => l.stop();
   }, [mode]);
+
+  // Operations other pages of the profile left unanswered are taken over; answered ones
+  // are forgotten by the profile.
+  useEffect(() => watch(page, (ops) => dispatch({ type: "adopt", ops })), []);
+  const kept = useRef(new Set());
+  useEffect(() => {
+    const now = new Set(state.ops.map((op) => op.rid));
+    for (const rid of kept.current) if (!now.has(rid)) release(rid);
+    kept.current = now;
+  }, [state.ops]);
 
   // Legacy mode: each period has a socket of its own.
   const shown = useRef(state.current);
@@ -206,11 +218,13 @@ export function App({ config, mode }) {
   function submit(kind, staffId, body) {
     const rid = nextId();
     const frames = {
-      update: { type: "STAFF_UPDATE", requestId: rid, payload: { staffId, ...body } },
-      create: { type: "STAFF_CREATE", requestId: rid, payload: { ...body.fields, tempId: rid } },
-      delete: { type: "STAFF_DELETE", requestId: rid, payload: { staffId } },
+      update: { type: "STAFF_UPDATE", requestId: rid, clientId: page, payload: { staffId, ...body } },
+      create: { type: "STAFF_CREATE", requestId: rid, clientId: page, payload: { ...body.fields, tempId: rid } },
+      delete: { type: "STAFF_DELETE", requestId: rid, clientId: page, payload: { staffId } },
     };
-    dispatch({ type: "op", op: { rid, kind, staffId: staffId ?? rid, ...body, frame: frames[kind] } });
+    const op = { rid, kind, staffId: staffId ?? rid, ...body, frame: frames[kind] };
+    keep(op, page); // stored before it shows as unsaved
+    dispatch({ type: "op", op });
   }
 
   function done(result) {
