@@ -20,8 +20,12 @@ from e2e.harness.wire import rows_by_id
 
 # The members each exploration starts with: (first period, last period).
 MEMBERS = {"M1": (0, 1), "M2": (1, 3), "M3": (0, 0)}
-# Steps after which the clients reconnect (their retry delay is part of the wait).
-RECONNECTING = frozenset({"online", "cut", "restart", "freeze"})
+# Steps after which the clients reconnect (their retry delay is part of the wait), or a
+# page takes over the writes of a tab that is gone (a crashed page's heartbeat must age).
+RECONNECTING = frozenset(
+    {"online", "cut", "restart", "freeze", "reload", "close_tab", "crash", "restart_browser"}
+)
+CARRIED = "tab reloaded / closed / crashed while queued"
 QUIET_S, RECONNECT_S = 6.0, 15.0
 
 # The promises, and the defect classes that break each. "step": the screen did not let the
@@ -29,10 +33,13 @@ QUIET_S, RECONNECT_S = 6.0, 15.0
 BROKEN_BY = {
     "screen": (
         "F5", "F6", "F7", "F8", "F10", "F14", "F16", "F17", "F18", "F23", "F24", "F25",
-        "F26", "F27", "F28", "F30",
+        "F26", "F27", "F28", "F30", "F34", "F35", "F36",
     ),
     "step": ("F5", "F6", "F7", "F8", "F13", "F16", "F25", "F26", "F30"),
-    "database": ("F8", "F9", "F10", "F16", "F17", "F18", "F22", "F26", "F27", "F30"),
+    "database": (
+        "F8", "F9", "F10", "F16", "F17", "F18", "F22", "F26", "F27", "F30", "F34", "F35", "F36",
+    ),
+
     "mode": ("F29",),
     "content": ("F28",),
     "console": ("F13", "F15", "F28"),
@@ -100,6 +107,7 @@ class Explorer:
         self.checks = 0
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
         self.nonce = secrets.token_hex(2)
+        self.sent_now: Write | None = None  # the write this step sent online
 
     # -- the example's world --------------------------------------------------------------
     def begin(self) -> None:
@@ -149,10 +157,24 @@ class Explorer:
         self.check(RECONNECT_S if step.action in RECONNECTING else QUIET_S)
 
     def _perform(self, step: Step) -> None:
-        m, w, a = self.model, self.world, step.args
+        w, a = self.world, step.args
         p, t = step.profile, step.tab
         # the acting tab's write frames before a write step (it must send one more)
         sent = w.tab(p, t).probe.writes_sent() if step.action in WRITE_ACTIONS else 0
+        self.sent_now = None
+        if not (a.get("answer_lost") and step.action in WRITE_ACTIONS):
+            self._act(step, sent)
+            return
+        with w.losing_answer(p):
+            self._act(step, sent)
+            if self.sent_now is not None:
+                w.wait_answer_lost(p)
+        if self.sent_now is not None:
+            self._answer_lost(p, t, self.sent_now)
+
+    def _act(self, step: Step, sent: int) -> None:
+        m, w, a = self.model, self.world, step.args
+        p, t = step.profile, step.tab
         match step.action:
             case "open_profile":
                 m.profiles[p] = Profile(p)
@@ -161,11 +183,17 @@ class Explorer:
             case "open_tab":
                 self._opened(p, w.open_tab(p).name)
             case "reload":
-                w.reload(p, t)
-                self._opened(p, t)
-            case "close_tab":
-                w.close_tab(p, t)
-                del m.profiles[p].tabs[t]
+                if not w.reload(p, t):  # else warned, the user stayed
+                    m.leave(p, t)
+                    self._opened(p, t)
+            case "close_tab" | "crash":
+                how = "close" if step.action == "close_tab" else "crash"
+                if not w.close_tab(p, t, how):
+                    m.leave(p, t)
+            case "restart_browser":
+                for name in list(m.profiles[p].tabs):
+                    m.leave(p, name)
+                self._opened(p, w.restart_browser(p).name)
             case "go" | "key" | "burst":
                 if step.action == "go":
                     w.go(p, t, a["period"])
@@ -248,6 +276,20 @@ class Explorer:
             self.world.tab(profile, tab).schedule.wait_ready(timeout_ms=RECONNECT_S * 1000)
         fresh.period = self.world.period(profile, tab)
         owner.tabs[tab] = fresh
+        self._replayed(m.arrive(profile, tab), CARRIED)
+
+    def _answer_lost(self, p: str, t: str, write: Write) -> None:
+        """The write just sent was answered (applied or refused) and the answer lost as the
+        network went: the profile is offline and the tab holds the write, unconfirmed."""
+        m = self.model
+        tab = m.tab(p, t)
+        m.profiles[p].offline = True
+        m.disconnect(p)
+        write.applied = not tab.refusal_owed
+        tab.refusal_owed = False  # the refusal did not reach the page
+        tab.queued.append(write)
+        m.apply_locally(tab, write)
+        self._cell(write, "echo lost in a cut")
 
     def _changes(
         self, p: str, t: str, args: dict[str, Any], held: dict[str, Any]
@@ -261,7 +303,10 @@ class Explorer:
 
     def _replayed(self, sent: list[tuple[Write, str | None]], condition: str) -> None:
         for write, refused in sent:
-            self._cell(write, "refused by the server" if refused else condition)
+            if refused:
+                self._cell(write, "refused by the server")
+            else:
+                self._cell(write, CARRIED if write.carried else condition)
 
     def _cell(self, write: Write, condition: str) -> None:
         for operation in operations(write):
@@ -280,6 +325,7 @@ class Explorer:
                     "database",
                 )
             tab.refusal_owed = m.apply(write) is not None
+            self.sent_now = write
             self._cell(write, "refused by the server" if tab.refusal_owed else "online")
         else:
             tab.refusal_owed = False
@@ -298,11 +344,11 @@ class Explorer:
         if kind == "create":
             body.setdefault("department", "")
             changes |= {"department": body["department"], "status": "active"}
-        for _, tab in m.tabs():  # another user's write meets an edit waiting offline
-            for waiting in (w for w in tab.queued if w.handle == handle):
-                same = kind == "delete" or bool(set(waiting.changes) & set(changes))
-                condition = "concurrent, same field" if same else "concurrent, different fields"
-                self._cell(Write(kind, handle, changes) if kind == "delete" else waiting, condition)
+        # another user's write meets an edit waiting offline
+        for waiting in (w for w in m.waiting() if w.handle == handle):
+            same = kind == "delete" or bool(set(waiting.changes) & set(changes))
+            condition = "concurrent, same field" if same else "concurrent, different fields"
+            self._cell(Write(kind, handle, changes) if kind == "delete" else waiting, condition)
         answer = self.world.other_write(kind, staff_id, body)
         refused = m.apply(Write(kind, handle, changes))
         if (answer["type"] == "ERROR") != (refused is not None):

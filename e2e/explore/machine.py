@@ -32,7 +32,7 @@ STEPS_PER_SEQUENCE = 12
 WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
-    "open_profile": 1, "burst": 1, "server": 1,
+    "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -62,7 +62,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             session.count(self.explorer, step)
             if step.action in WRITE_ACTIONS:
                 self.wrote.add(step.profile)
-            elif step.action in ("reload", "open_tab"):
+            elif step.action in ("reload", "open_tab", "restart_browser"):
                 self.wrote.discard(step.profile)
             try:
                 self.explorer.step(step)
@@ -110,27 +110,46 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.do(Step("open_profile", PROFILES[len(self.m.profiles)]))
 
         def open_tab(self, data: st.DataObject) -> None:
-            choices = [
-                p.name
-                for p in self.m.profiles.values()
-                if self.m.connected(p.name) and len(p.tabs) < TABS_PER_PROFILE
-            ]
+            """A new tab, online or not; first where saved writes wait with no tab open."""
+            choices = [p.name for p in self.m.profiles.values() if len(p.tabs) < TABS_PER_PROFILE]
+            stored = [p.name for p in self.m.profiles.values() if p.stored and not p.tabs]
             after_writing = [c for c in choices if c in self.wrote]
-            profile = data.draw(st.sampled_from(after_writing or choices), label="profile")
+            profile = data.draw(
+                st.sampled_from(stored or after_writing or choices), label="profile"
+            )
             self.do(Step("open_tab", profile))
 
-        def reload(self, data: st.DataObject) -> None:
-            choices = [(p.name, t.name) for p, t in self.m.tabs() if not t.queued]
+        def leaving(self) -> list[tuple[str, str]]:
+            """Tabs a user may reload, close or crash: first those holding saved writes
+            the server has not confirmed, then those of profiles that just wrote."""
+            choices = [(p.name, t.name) for p, t in self.m.tabs()]
+            holding = [(p.name, t.name) for p, t in self.m.tabs() if t.queued]
             after_writing = [c for c in choices if c[0] in self.wrote]
-            p, t = data.draw(st.sampled_from(after_writing or choices), label="tab")
+            return holding or after_writing or choices
+
+        def reload(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.leaving()), label="tab")
             self.do(Step("reload", p, t))
 
         def close_tab(self, data: st.DataObject) -> None:
-            choices = [
-                (p.name, t.name) for p, t in self.m.tabs() if len(p.tabs) > 1 and not t.queued
-            ]
-            p, t = data.draw(st.sampled_from(choices), label="tab")
+            p, t = data.draw(st.sampled_from(self.leaving()), label="tab")
             self.do(Step("close_tab", p, t))
+
+        def crash(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.leaving()), label="tab")
+            self.do(Step("crash", p, t))
+
+        def restart_browser(self, data: st.DataObject) -> None:
+            choices = sorted({p for p, _ in self.leaving()})
+            self.do(Step("restart_browser", data.draw(st.sampled_from(choices), label="profile")))
+
+        def in_flight(self, p: str, data: st.DataObject) -> dict[str, bool]:
+            """Sometimes a write's answer is lost as the network goes (applied, never
+            confirmed): for a profile online with one tab, and no other write waiting."""
+            m = self.m
+            if not m.connected(p) or len(m.profiles[p].tabs) != 1 or m.queue_holder():
+                return {}
+            return {"answer_lost": data.draw(st.integers(0, 2), label="answer lost") == 1}
 
         # -- navigation ---------------------------------------------------------------------
         def go(self, data: st.DataObject) -> None:
@@ -169,13 +188,15 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 f: data.draw(st.sampled_from(STATUSES) if f == "status" else text, label=f)
                 for f in names
             }
-            self.do(Step("edit", p, t, {"handle": handle, "fields": fields}))
+            args = {"handle": handle, "fields": fields, **self.in_flight(p, data)}
+            self.do(Step("edit", p, t, args))
 
         def move(self, data: st.DataObject) -> None:
             p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
             first = data.draw(st.integers(0, small - 1), label="first")
             last = data.draw(st.one_of(st.none(), st.integers(first, small - 1)), label="last")
-            self.do(Step("move", p, t, {"handle": handle, "first": first, "last": last}))
+            args = {"handle": handle, "first": first, "last": last, **self.in_flight(p, data)}
+            self.do(Step("move", p, t, args))
 
         def create(self, data: st.DataObject) -> None:
             p, t = data.draw(st.sampled_from(self.tabs(writable=True, loaded=True)), label="tab")
@@ -187,12 +208,13 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 "position": data.draw(text, label="position"),
                 "first": first,
                 "last": last,
+                **self.in_flight(p, data),
             }
             self.do(Step("create", p, t, args))
 
         def delete(self, data: st.DataObject) -> None:
             p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
-            self.do(Step("delete", p, t, {"handle": handle}))
+            self.do(Step("delete", p, t, {"handle": handle, **self.in_flight(p, data)}))
 
         # -- the network ---------------------------------------------------------------------
         def offline(self, data: st.DataObject) -> None:
@@ -223,7 +245,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                     },
                 }
             else:
-                queued = [w.handle for _, t in self.m.tabs() for w in t.queued]
+                queued = [w.handle for w in self.m.waiting()]
                 mine = [h for h in self.server_rows() if h in queued]
                 handle = data.draw(st.sampled_from(mine or self.server_rows()), label="member")
                 self.conflicts = bool(mine)
@@ -266,13 +288,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 case "open_profile":
                     return m.server_up and len(profiles) < len(PROFILES)
                 case "open_tab":
-                    return any(
-                        m.connected(p.name) and len(p.tabs) < TABS_PER_PROFILE for p in profiles
-                    )
-                case "reload":
-                    return m.server_up and any(not t.queued for _, t in m.tabs())
-                case "close_tab":
-                    return any(len(p.tabs) > 1 and not t.queued for p, t in m.tabs())
+                    return m.server_up and any(len(p.tabs) < TABS_PER_PROFILE for p in profiles)
+                case "reload" | "restart_browser":
+                    return m.server_up and bool(m.tabs())
+                case "close_tab" | "crash":
+                    return bool(m.tabs())
                 case "go" | "key":
                     return periods > 1
                 case "burst" | "cut":
@@ -287,8 +307,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                     return any(p.offline for p in profiles)
                 case "other_write":
                     return m.server_up and bool(self.server_rows())
-                case "server":
-                    return session.server_actions
+                case "server":  # a freeze is timed on an open page
+                    return session.server_actions and bool(m.tabs())
             raise ValueError(action)
 
         def meetings(self) -> list[str]:
@@ -296,11 +316,12 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             while it waits, a colleague's write of the same people; after that, the way
             back online."""
             m = self.m
-            waiting = [w.handle for _, t in m.tabs() for w in t.queued]
+            if any(p.stored and not p.tabs for p in m.profiles.values()):
+                return ["open_tab"] * 6  # saved writes wait for the profile's next tab
             if self.conflicts:
                 return ["online"] * 6
-            if waiting:
-                return ["other_write"] * 6
+            if m.waiting():  # a colleague meets them, or their tab reloads, closes, crashes
+                return ["other_write"] * 6 + ["reload", "crash"] * 2 + ["close_tab"]
             if any(p.offline for p in m.profiles.values()) and self.visible():
                 return ["edit"] * 8
             if self.wrote:  # after saving, users reload or open the editor in another tab
@@ -325,6 +346,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             while a user stays offline is not kept)."""
             if not self.m.server_up:
                 self.do(Step("restart"))
+            for name in [p.name for p in self.m.profiles.values() if p.stored and not p.tabs]:
+                self.do(Step("open_tab", name))
             for name in [p.name for p in self.m.profiles.values() if p.offline]:
                 self.do(Step("online", name))
 

@@ -45,6 +45,8 @@ class Write:
     kind: str  # update, create, delete
     handle: str  # the member's handle (M1, N2, ...)
     changes: dict[str, Any] = field(default_factory=dict)  # fields, or first/last periods
+    applied: bool = False  # the server applied it and its answer was lost: a repeat next time
+    carried: bool = False  # its tab reloaded, closed or crashed while it waited
 
 
 @dataclass
@@ -69,7 +71,8 @@ class Profile:
     name: str
     mode: str | None = None  # as the deployment assigned it at the first load
     offline: bool = False
-    tabs: dict[str, Tab] = field(default_factory=dict)
+    tabs: dict[str, Tab] = field(default_factory=dict)  # oldest first
+    stored: list[Write] = field(default_factory=list)  # saved by tabs that are all gone
 
 
 def row_from_server(row: dict[str, Any], calendar: list[Span]) -> Row:
@@ -118,11 +121,21 @@ class Model:
 
     def queue_holder(self) -> tuple[str, str] | None:
         """The one tab holding writes typed while disconnected (the model keeps to one, so
-        that the order in which queues are replayed is known)."""
+        that the order in which queues are replayed is known); (profile, "") when they wait
+        in the storage of a profile with no tab open."""
+        for p in self.profiles.values():
+            if p.stored:
+                return p.name, ""
         for p, t in self.tabs():
             if t.queued:
                 return p.name, t.name
         return None
+
+    def waiting(self) -> list[Write]:
+        """Every write saved and not yet sent, in tabs or in a profile's storage."""
+        return [w for p in self.profiles.values() for w in p.stored] + [
+            w for _, t in self.tabs() for w in t.queued
+        ]
 
     def row_of(self, handle: str) -> Row | None:
         if handle in self.unseen:
@@ -213,6 +226,47 @@ class Model:
         elif key in tab.view:
             tab.view[key] = _changed(tab.view[key], write.changes)
 
+    def leave(self, profile: str, tab: str) -> None:
+        """A tab reloads, closes or crashes. What it saved and the server has not confirmed
+        stays in the profile's storage: the profile's oldest open tab takes it over (shows it
+        pending and sends it), or the next tab opened in the profile does."""
+        owner = self.profiles[profile]
+        gone = owner.tabs.pop(tab)
+        carried = [_carried(w) for w in gone.queued]
+        if not carried:
+            return
+        heir = next(iter(owner.tabs.values()), None)
+        if heir is None:
+            owner.stored += carried
+            return
+        heir.queued = carried + heir.queued
+        if heir.view is not None:
+            for write in carried:
+                self.apply_locally(heir, write)
+
+    def arrive(self, profile: str, tab: str) -> list[tuple[Write, str | None]]:
+        """A tab opened in a profile whose writes wait in its storage takes them over; when
+        connected it sends them at once (returned with their refusals, as `reconnect`)."""
+        owner = self.profiles[profile]
+        fresh = owner.tabs[tab]
+        fresh.queued, owner.stored = owner.stored, []
+        if self.connected(profile):
+            return self._send(fresh)
+        for write in fresh.queued:
+            if fresh.view is not None:
+                self.apply_locally(fresh, write)
+        return []
+
+    def _send(self, tab: Tab) -> list[tuple[Write, str | None]]:
+        """The tab sends what it queued, in order: a write the server applied before (its
+        answer lost) is a repeat, answered as the first time."""
+        refusals = [None if w.applied else self.apply(w) for w in tab.queued]
+        sent = list(zip(tab.queued, refusals, strict=True))
+        if tab.queued:  # a refusal stays shown until the tab's next write
+            tab.refusal_owed = any(why is not None for why in refusals)
+        tab.queued = []
+        return sent
+
     def disconnect(self, profile: str) -> None:
         for tab in self.profiles[profile].tabs.values():
             if tab.view is None:
@@ -225,11 +279,7 @@ class Model:
         for tab in self.profiles[profile].tabs.values():
             tab.view = None
             tab.loaded, tab.moved_offline = True, False
-            refusals = [self.apply(write) for write in tab.queued]
-            sent += list(zip(tab.queued, refusals, strict=True))
-            if tab.queued:  # a refusal stays shown until the tab's next write
-                tab.refusal_owed = any(why is not None for why in refusals)
-            tab.queued = []
+            sent += self._send(tab)
         return sent
 
     def members(self, rows: dict[str, Row]) -> dict[int, set[str]]:
@@ -268,6 +318,10 @@ def operations(write: Write) -> list[str]:
         return [write.kind]
     ops = [f"update {f}" for f in (*TEXT_FIELDS, "status") if f in write.changes]
     return ops + (["move by dates"] if "first" in write.changes else [])
+
+
+def _carried(write: Write) -> Write:
+    return Write(write.kind, write.handle, dict(write.changes), write.applied, carried=True)
 
 
 def _changed(row: Row, changes: dict[str, Any]) -> Row:

@@ -89,6 +89,10 @@ class ExploreSession:
     def count(self, explorer: Explorer, step: Step) -> None:
         self.steps += 1
         self.actions[step.action] += 1
+        if step.args.get("answer_lost"):
+            self.actions[f"{step.action} (answer lost)"] += 1
+        if _holding(explorer, step):
+            self.actions[f"{step.action} (holding writes)"] += 1
         if step.action in TEXT_ACTIONS:
             texts = [v for v in _texts(step.args)]
             limit = self.config.text_limit
@@ -183,3 +187,15 @@ def content_kinds(text: str, limit: int | None) -> set[str]:
     if not kinds:
         kinds.add("plain" if text.isascii() else "other scripts")
     return kinds
+
+
+def _holding(explorer: Explorer, step: Step) -> bool:
+    """A tab (or a browser) leaves while it holds saved writes the server has not confirmed."""
+    m = explorer.model
+    profile = m.profiles.get(step.profile)
+    if profile is None or step.action not in ("reload", "close_tab", "crash", "restart_browser"):
+        return False
+    if step.action == "restart_browser":
+        return any(t.queued for t in profile.tabs.values())
+    tab = profile.tabs.get(step.tab)
+    return tab is not None and bool(tab.queued)

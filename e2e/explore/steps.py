@@ -22,6 +22,12 @@ class Step:
     args: dict[str, Any] = field(default_factory=dict)
 
     def words(self) -> str:
+        said = self._words()
+        if self.args.get("answer_lost"):
+            said += " (applied; its answer lost as the network goes)"
+        return said
+
+    def _words(self) -> str:
         a = self.args
         who = f"profile {self.profile}" + (f" tab {self.tab}" if self.tab else "")
         match self.action:
@@ -31,6 +37,10 @@ class Step:
                 return f"{who}: open the editor in a new tab of the same profile"
             case "close_tab" | "reload":
                 return f"{who}: {self.action.replace('_', ' ')}"
+            case "crash":
+                return f"{who}: the tab crashes (no handler of the page runs)"
+            case "restart_browser":
+                return f"{who}: the browser quits and starts again, one tab of the editor"
             case "go":
                 return f"{who}: click period {a['period']}"
             case "key":

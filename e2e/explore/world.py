@@ -12,6 +12,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Frame, Page
 
+from e2e.harness.leaving import leave
 from e2e.harness.pacing import Pacer
 from e2e.harness.target import Target
 from e2e.harness.wire import Frame as WireFrame
@@ -63,7 +64,9 @@ class World:
         self.profiles: dict[str, BrowserProfile] = {}
 
     # -- profiles and tabs ---------------------------------------------------------------
-    def open_profile(self, name: str, identity: dict[str, Any] | None = None) -> Tab:
+    def open_profile(
+        self, name: str, identity: dict[str, Any] | None = None, offline: bool = False
+    ) -> Tab:
         """A browser profile of its own; `identity` is a storage state a previous life of
         this profile left (so that the deployment recognises the same user)."""
         args = dict(self.context_args)
@@ -71,6 +74,7 @@ class World:
             args["storage_state"] = with_origin(identity, self.target.base_url)
         context = self.browser.new_context(**args)
         control = SocketControl(context)  # routing first: the probe's wrapper is outermost
+        control.refusing = offline
         page_probe.install(context)
         sentinel.install(context)
         self.profiles[name] = BrowserProfile(name, context, control)
@@ -94,6 +98,9 @@ class World:
                 tab.errors.append(message.text)
 
         def on_dialog(dialog: Dialog) -> None:
+            if dialog.type == "beforeunload":  # warned of unsaved writes, the user stays
+                dialog.dismiss()
+                return
             if dialog.type != "confirm":  # the app's own confirm() is answered OK
                 tab.caused_by_content.append(f"a {dialog.type}() dialog: {dialog.message!r}")
             dialog.accept()
@@ -120,16 +127,35 @@ class World:
             tab.loading = False
         tab.frames_judged = 0
 
-    def reload(self, profile: str, tab: str) -> None:
-        t = self.tab(profile, tab)
-        self._load(t, t.page.reload)
+    def reload(self, profile: str, tab: str) -> bool:
+        """Reload the tab; returns whether the page asked first (and the user stayed)."""
+        t, warned = self.tab(profile, tab), [False]
 
-    def close_tab(self, profile: str, tab: str) -> None:
+        def go() -> None:
+            warned[0] = leave(t.page, "reload")
+
+        self._load(t, go)
+        return warned[0]
+
+    def close_tab(self, profile: str, tab: str, how: str = "close") -> bool:
+        """Close the tab, or crash it (`how="crash"`: no handler of the page runs); returns
+        whether the page asked first (and the user stayed)."""
         p = self.profiles[profile]
+        if leave(p.tabs[tab].page, how):
+            return True
         closing = p.tabs.pop(tab)
-        closing.page.close()
         if p.control.page is closing.page:
-            p.control.page = next(iter(p.tabs.values())).page
+            p.control.page = next((t.page for t in p.tabs.values()), None)
+        return False
+
+    def restart_browser(self, profile: str) -> Tab:
+        """The profile's browser quits and starts again with what it keeps on disk (cookies,
+        local storage), and the user opens the editor in it: one tab."""
+        p = self.profiles.pop(profile)
+        kept = with_origin(p.context.storage_state(), "{base}", self.target.base_url)
+        offline = p.control.refusing
+        p.context.close()
+        return self.open_profile(profile, kept, offline=offline)
 
     def tab(self, profile: str, tab: str) -> Tab:
         return self.profiles[profile].tabs[tab]
@@ -188,6 +214,14 @@ class World:
 
     def cut(self, profile: str) -> None:
         self.profiles[profile].control.cut()
+
+    def losing_answer(self, profile: str) -> Any:
+        """The next write of the profile reaches the server, its answer is lost and the
+        network goes with it (the write stays in flight until the profile is online)."""
+        return self.profiles[profile].control.losing_echo(then_outage=True)
+
+    def wait_answer_lost(self, profile: str) -> None:
+        self.profiles[profile].control.wait_echo_lost()
 
     def kill(self) -> None:
         self.target.require_app().kill()
