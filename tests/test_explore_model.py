@@ -85,6 +85,55 @@ def test_offline_writes_should_show_at_once_and_reach_the_server_on_reconnect() 
     assert tab.refusal_owed and not tab.queued and tab.view is None
 
 
+def test_a_tab_leaving_should_hand_its_writes_to_the_profiles_oldest_tab() -> None:
+    m = model()
+    m.profiles["A"].tabs["2"] = Tab("2", 0)
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    edit = Write("update", "M1", {"position": "Chef"})
+    m.tab("A", "2").queued.append(edit)
+    m.apply_locally(m.tab("A", "2"), edit)
+    m.leave("A", "2")  # closed, crashed, or reloading
+    heir = m.tab("A", "1")
+    assert [(w.handle, w.carried) for w in heir.queued] == [("M1", True)]
+    assert ("Name s1", "Chef", "Kitchen", "active") in m.screen("A", "1")
+    m.profiles["A"].offline = False
+    assert [w.changes for w, why in m.reconnect("A") if why is None] == [{"position": "Chef"}]
+    assert m.rows["s1"].position == "Chef" and m.rows["s1"].version == 2
+
+
+def test_writes_of_a_profile_with_no_tab_should_wait_for_its_next_tab() -> None:
+    m = model()
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    create = Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None})
+    m.tab("A", "1").queued.append(create)
+    m.leave("A", "1")
+    assert m.queue_holder() == ("A", "") and m.waiting() == m.profiles["A"].stored
+    m.profiles["A"].offline = False
+    assert m.reconnect("A") == []  # no tab: nothing is sent
+    m.profiles["A"].tabs["2"] = Tab("2", 0)
+    sent = m.arrive("A", "2")  # online: the new tab sends it at once
+    assert [(w.handle, why) for w, why in sent] == [("N1", None)]
+    assert not m.profiles["A"].stored and "N1" in m.unseen
+
+
+def test_a_write_whose_answer_was_lost_should_be_a_repeat_when_sent_again() -> None:
+    m = model()
+    edit = Write("update", "M1", {"name": "Once"})
+    assert m.apply(edit) is None
+    edit.applied = True  # its answer lost as the network went
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    m.tab("A", "1").queued.append(edit)
+    m.leave("A", "1")
+    m.profiles["A"].tabs["1"] = Tab("1", 0, view={}, loaded=False)  # the page loaded again
+    assert m.arrive("A", "1") == []  # offline: held
+    m.profiles["A"].offline = False
+    assert [why for _, why in m.reconnect("A")] == [None]
+    assert m.rows["s1"].version == 2  # applied once
+
+
 def test_created_rows_should_be_found_by_content_and_doubles_reported() -> None:
     m = model()
     m.apply(Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None}))

@@ -41,6 +41,7 @@ COHORTS = f"{ROLLOUT}::test_each_cohort_should_keep_its_contract"
 AT_10 = ("--prefetch-rollout", "10")
 AT_50 = ("--prefetch-rollout", "50")
 ORDINARY = "test_ordinary_use.py"
+PAGE_LOADS = "test_page_loads.py"
 SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
 MATRIX: dict[str, Catch] = {
@@ -151,6 +152,21 @@ MATRIX: dict[str, Catch] = {
             EXPLORE,
         )
     ),
+    # Page loads: a saved write outlives its tab's reload, close or crash.
+    "F34": Catch(
+        (
+            f"{PAGE_LOADS}::test_offline_edit_then_reload_should_be_saved_once",
+            f"{PAGE_LOADS}::test_offline_create_then_closed_tab_should_be_sent_by_a_new_tab",
+            EXPLORE,
+        )
+    ),
+    "F35": Catch(
+        (
+            f"{PAGE_LOADS}::test_write_whose_answer_is_lost_then_crash_should_be_applied_once",
+            EXPLORE,
+        )
+    ),
+    "F36": Catch((f"{PAGE_LOADS}::test_offline_edit_then_reload_should_be_saved_once", EXPLORE)),
     # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
     "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),
     "F32": Catch((COHORTS,), AT_50, rollback="error rate > 2 %"),
