@@ -139,10 +139,10 @@ def test_create_and_delete_should_propagate(
         "create",
     )
     staff_id = assert_created_once(a, target, name, measure, ("F8",))
-    rows = target.rows()
-    assert periods_of(rows, staff_id) == list(range(first, last + 1)), explain(
+    placed = periods_of(target.rows(), staff_id)
+    assert placed == list(range(first, last + 1)), explain(
         f"the new member in periods {first}..{last}",
-        periods_of(rows, staff_id),
+        placed,
         ("F6",),
         a.evidence,
     )

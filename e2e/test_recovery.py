@@ -184,9 +184,10 @@ def outage_round(
         deleted=(gone,),
     )
     assert_created_once(user, target, hired, measure, ("F8", "F16", "F17"))
-    assert periods_of(target.rows(), moving) == [away], explain(
+    placed = periods_of(target.rows(), moving)  # read once: judged and reported
+    assert placed == [away], explain(
         f"{moving}, moved offline, in period {away} only",
-        periods_of(target.rows(), moving),
+        placed,
         ("F8", "F6"),
         user.evidence,
     )

@@ -37,6 +37,12 @@ WEIGHTS = {
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
 
+def scatter(drawn: int, step: int) -> int:
+    """A drawn number spread with the step's index (Knuth's multiplicative hash), so that
+    Hypothesis' runs of zeros still make varied choices."""
+    return ((drawn + 1) * 2654435761 + step * 40503) % 2**32
+
+
 def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
     """A state machine class bound to one exploration session."""
     text = typed_text(session.config.text_limit)
@@ -149,7 +155,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             m = self.m
             if not m.connected(p) or len(m.profiles[p].tabs) != 1 or m.queue_holder():
                 return {}
-            return {"answer_lost": data.draw(st.integers(0, 2), label="answer lost") == 1}
+            # scattered like the action (Hypothesis' many zeros would make it rare)
+            drawn = data.draw(st.integers(0, 2**20), label="answer lost")
+            return {"answer_lost": scatter(drawn, len(self.explorer.steps)) % 3 == 0}
 
         # -- navigation ---------------------------------------------------------------------
         def go(self, data: st.DataObject) -> None:
@@ -321,7 +329,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.conflicts:
                 return ["online"] * 6
             if m.waiting():  # a colleague meets them, or their tab reloads, closes, crashes
-                return ["other_write"] * 6 + ["reload", "crash"] * 2 + ["close_tab"]
+                leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
+                return ["other_write"] * 6 + leaving
             if any(p.offline for p in m.profiles.values()) and self.visible():
                 return ["edit"] * 8
             if self.wrote:  # after saving, users reload or open the editor in another tab
@@ -336,8 +345,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             # number is scattered with the step's index, so that a run of zeros is a varied
             # sequence of actions, each still drawn by its weight
             drawn = data.draw(st.integers(0, 2**20), label="action")
-            step = len(self.explorer.steps)
-            action = choices[((drawn + 1) * 2654435761 + step * 40503) % 2**32 % len(choices)]
+            action = choices[scatter(drawn, len(self.explorer.steps)) % len(choices)]
             getattr(self, action)(data)
 
         def come_back(self) -> None:
