@@ -15,6 +15,7 @@ from staffsync.defects import DEFECTS
 from staffsync.handlers import Context
 from staffsync.hub import Hub
 from staffsync.keys import CONTEXT, SETTINGS, STARTED
+from staffsync.leaks import Leaks
 from staffsync.periods import month_periods
 from staffsync.settings import Settings
 from staffsync.socket import staff_sync
@@ -81,6 +82,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def _close_store(app: web.Application) -> None:
+    await app[CONTEXT].leaks.release()
     await app[CONTEXT].store.close()
 
 
@@ -105,7 +107,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     app = web.Application()
     app[SETTINGS] = settings
-    app[CONTEXT] = Context(store=store, hub=Hub(), defect=settings.defect)
+    app[CONTEXT] = Context(
+        store=store, hub=Hub(), defect=settings.defect, leaks=Leaks(settings.defect)
+    )
     app[STARTED] = time.monotonic()
     app.router.add_get("/", index)
     app.router.add_get("/config.json", config)

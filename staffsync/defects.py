@@ -44,4 +44,7 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F34": ("client", "the outbox lives in the page's memory: a reload, close or crash loses it"),
     "F35": ("client", "a write carried over a page load is re-sent under a fresh request id"),
     "F36": ("client", "a page load clears the stored outbox before its writes are sent"),
+    "F37": ("server", "a closed connection stays in the hub"),
+    "F38": ("server", "every connection starts a watchdog task that is never cancelled"),
+    "F39": ("server", "every connection opens a trace file that is never closed"),
 }

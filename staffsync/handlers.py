@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from staffsync.hub import Client, Hub
+from staffsync.leaks import Leaks
 from staffsync.protocol import ProtocolError, envelope, staff_id_of, timestamp, validate_fields
 from staffsync.store import NotFound, Once, Store, Written
 
@@ -17,6 +18,7 @@ class Context:
     store: Store
     hub: Hub
     defect: str | None
+    leaks: Leaks
 
 
 Handler = Callable[[Context, Client, dict[str, Any], "str | None"], Awaitable[None]]

@@ -5,6 +5,7 @@ state), so that apps made in one process do not share counters."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -50,12 +51,27 @@ class ClientsCollector(Collector):
         yield family
 
 
+class TasksCollector(Collector):
+    """The event loop's tasks that have not finished, when scraped (from inside the loop):
+    a task left behind by every connection shows here."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            count = len(asyncio.all_tasks())
+        except RuntimeError:  # scraped outside a running loop: nothing to count
+            return
+        yield GaugeMetricFamily(
+            "staffsync_asyncio_tasks", "Tasks of the server's event loop not yet done", count
+        )
+
+
 @dataclass
 class ServerMetrics:
     registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry())
 
     def __post_init__(self) -> None:
-        ProcessCollector(registry=self.registry)
+        ProcessCollector(registry=self.registry)  # memory, CPU, open descriptors
+        self.registry.register(TasksCollector())
         self.frames_in = Counter(
             "staffsync_frames_received",
             "Frames received from clients, by type ('invalid': refused before a type was read)",

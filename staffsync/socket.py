@@ -53,6 +53,7 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     client = Client(ws, "c-" + uuid.uuid4().hex[:12], period, metrics=ctx.hub.metrics)
     ctx.hub.add(client)
+    ctx.leaks.opened(client)
     log.info("connected %s mode=%s", client.client_id, client.mode)
     try:
         ack: dict[str, Any] = {"status": "connected", "clientId": client.client_id}
@@ -70,7 +71,8 @@ async def staff_sync(request: web.Request) -> web.StreamResponse:
             elif msg.type == WSMsgType.ERROR:
                 log.info("socket %s error: %s", client.client_id, ws.exception())
     finally:
-        ctx.hub.discard(client)
+        if not ctx.leaks.keeps_clients:
+            ctx.hub.discard(client)
         log.info("disconnected %s", client.client_id)
     return ws
 

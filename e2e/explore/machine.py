@@ -33,6 +33,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
+    "drop_while_saving": 2,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -57,6 +58,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.conflicts = False  # another user wrote a member whose edit waits offline
             self.wrote: set[str] = set()  # profiles whose tabs wrote since they were opened
             self.broken = False  # a step of this example broke a promise
+            self.only: tuple[str, str] | None = None  # the tab a composite action acts in
+            self.saving_as_it_drops = False
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
@@ -78,6 +81,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 raise
 
         def tabs(self, *, writable: bool = False, loaded: bool = False) -> list[tuple[str, str]]:
+            if self.only is not None:
+                return [self.only]
             found = []
             holder = self.m.queue_holder()
             for p, t in self.m.tabs():
@@ -149,15 +154,39 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             choices = sorted({p for p, _ in self.leaving()})
             self.do(Step("restart_browser", data.draw(st.sampled_from(choices), label="profile")))
 
+        def flight_tabs(self) -> list[tuple[str, str]]:
+            """Tabs whose next write can be left in flight: online, alone in their profile,
+            showing rows, and no other write waiting (the model keeps to one queue)."""
+            m = self.m
+            if m.queue_holder():
+                return []
+            return [
+                (p, t)
+                for p, t in self.tabs(writable=True, loaded=True)
+                if m.connected(p) and len(m.profiles[p].tabs) == 1
+            ]
+
         def in_flight(self, p: str, data: st.DataObject) -> dict[str, bool]:
             """Sometimes a write's answer is lost as the network goes (applied, never
-            confirmed): for a profile online with one tab, and no other write waiting."""
-            m = self.m
-            if not m.connected(p) or len(m.profiles[p].tabs) != 1 or m.queue_holder():
+            confirmed); always for the user who saves as the network drops."""
+            if self.saving_as_it_drops:
+                return {"answer_lost": True}
+            if not any(p == q for q, _ in self.flight_tabs()):
                 return {}
             # scattered like the action (Hypothesis' many zeros would make it rare)
             drawn = data.draw(st.integers(0, 2**20), label="answer lost")
             return {"answer_lost": scatter(drawn, len(self.explorer.steps)) % 3 == 0}
+
+        def drop_while_saving(self, data: st.DataObject) -> None:
+            """A user saves as the network drops: the server applies the write and its
+            answer never arrives; the page shows it pending while offline."""
+            p, t = data.draw(st.sampled_from(self.flight_tabs()), label="tab")
+            kind = data.draw(st.sampled_from(("edit", "edit", "create", "move", "delete")))
+            self.only, self.saving_as_it_drops = (p, t), True
+            try:
+                getattr(self, kind)(data)
+            finally:
+                self.only, self.saving_as_it_drops = None, False
 
         # -- navigation ---------------------------------------------------------------------
         def go(self, data: st.DataObject) -> None:
@@ -309,6 +338,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                     return bool(self.visible())
                 case "create":
                     return bool(self.tabs(writable=True, loaded=True))
+                case "drop_while_saving":
+                    return any(self.m.visible_handles(p, t) for p, t in self.flight_tabs())
                 case "offline":
                     return any(not p.offline for p in profiles)
                 case "online":
@@ -328,8 +359,10 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 return ["open_tab"] * 6  # saved writes wait for the profile's next tab
             if self.conflicts:
                 return ["online"] * 6
-            if m.waiting():  # a colleague meets them, or their tab reloads, closes, crashes
+            if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
+                if any(w.carried for w in waiting):  # still pending: refreshed again
+                    leaving += ["reload"] * 3 + ["crash"] * 2
                 return ["other_write"] * 6 + leaving
             if any(p.offline for p in m.profiles.values()) and self.visible():
                 return ["edit"] * 8

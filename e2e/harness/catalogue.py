@@ -44,6 +44,10 @@ CATALOGUE: dict[str, str] = {
     "F34": "a saved write is lost when its tab reloads, closes or crashes before it is sent",
     "F35": "a write re-sent after a page load is taken for a new one (applied twice)",
     "F36": "a write carried over one page load is lost at the next (the outbox emptied early)",
+    # Classes of a server that runs for weeks: something kept of every closed connection:
+    "F37": "the server keeps a closed connection (counted and held as if connected)",
+    "F38": "the server keeps a task of every connection it ever had",
+    "F39": "the server keeps a file descriptor of every connection it ever had",
 }
 
 

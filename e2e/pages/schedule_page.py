@@ -59,6 +59,22 @@ READ_ROWS = """table => [...table.querySelectorAll('[data-testid="staff-row"]')]
 })"""
 
 
+# Before Save: note whether the pending count's value changes from now on (an attribute
+# written again with the same value is no change).
+WATCH_PENDING = """() => {
+  window.__ssCounted = false;
+  const el = document.querySelector('[data-testid="pending-count"]');
+  if (!el) return;
+  const watch = new MutationObserver((changes) => {
+    if (changes.some((c) => c.oldValue !== el.getAttribute("data-count"))) {
+      window.__ssCounted = true;
+      watch.disconnect();
+    }
+  });
+  watch.observe(el, {attributes: true, attributeFilter: ["data-count"], attributeOldValue: true});
+}"""
+
+
 class SchedulePage:
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -170,9 +186,23 @@ class SchedulePage:
         self._row_action(staff_id, "edit")
         self._wait(self.form, "visible", 10_000, f"the edit form of {staff_id} open")
 
-    def _save(self) -> None:
+    def _save(self, counted: bool = True) -> None:
+        """Save the open form; with `counted`, return once the page has counted the write
+        (its pending count changed: up while unconfirmed, and down again when confirmed, as
+        fast as the server answers). A closed form alone can come first: a client may count
+        the write in a task of its own after the dialog's close event."""
+        if counted:
+            self.page.evaluate(WATCH_PENDING)
         self.page.get_by_test_id("edit-save").click()
         self._wait(self.form, "hidden", 10_000, "the edit form closed after Save")
+        if counted:
+            try:
+                self.page.wait_for_function("() => window.__ssCounted === true", timeout=10_000)
+            except PlaywrightTimeout:
+                raise PageExpectation(
+                    "Expected the saved write counted by the page (its pending-count changed)"
+                    f" within 10 s; the page showed {self.describe()}"
+                ) from None
 
     def name_limit(self) -> int | None:
         """The name field's maxlength, if it has one (read with the form open or closed)."""
@@ -204,8 +234,10 @@ class SchedulePage:
         self._open_editor(staff_id)
         return self.fill_form(fields)
 
-    def save_edit(self) -> None:
-        self._save()
+    def save_edit(self, counted: bool = True) -> None:
+        """Save the form `begin_edit` filled (`counted=False`: do not wait for the page to
+        count a write, for a form that may hold no change)."""
+        self._save(counted)
 
     def edit_staff(self, staff_id: str, fields: dict[str, str]) -> None:
         """Change text fields and the status, then save."""
@@ -217,13 +249,16 @@ class SchedulePage:
         self.page.get_by_test_id("edit-name").fill(name)
         self._save()
 
-    def move_staff(self, staff_id: str, first_period: int, last_period: int | None) -> None:
-        """Change the start and end so the member works from `first_period` to `last_period`."""
+    def move_staff(
+        self, staff_id: str, first_period: int, last_period: int | None, counted: bool = True
+    ) -> None:
+        """Change the start and end so the member works from `first_period` to `last_period`
+        (`counted=False`: the dates may be the ones it has, and nothing be sent)."""
         self._open_editor(staff_id)
         self.page.get_by_test_id("edit-start-period").select_option(str(first_period))
         end = "" if last_period is None else str(last_period)
         self.page.get_by_test_id("edit-end-period").select_option(end)
-        self._save()
+        self._save(counted)
 
     def create_staff(
         self, name: str, position: str, first_period: int, last_period: int | None = None

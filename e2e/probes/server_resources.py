@@ -1,0 +1,96 @@
+"""What the server holds: resident memory, open file descriptors, event-loop tasks and its
+own count of connected clients, read from the target's /metrics (Prometheus text: the
+process gauges every client library exports, `staffsync_asyncio_tasks` and
+`staffsync_connected_clients` where the server has them), else, for the embedded app run
+without /metrics, from its process by psutil. A server that keeps something of every
+connection it ever had shows here once the connections are gone."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+import psutil
+
+from e2e.load.scrape import values
+
+SETTLE_S = 10.0
+
+
+@dataclass(frozen=True)
+class Resources:
+    rss_bytes: float
+    open_fds: float | None
+    tasks: float | None
+    clients: float | None
+    started: float | None  # the process's start time (a restart makes a new baseline)
+    source: str  # "/metrics" or "psutil"
+
+    def left_over(self, baseline: Resources) -> dict[str, float]:
+        """What this reading holds beyond `baseline` (connections, descriptors, tasks)."""
+        pairs = {
+            "connections": (self.clients, baseline.clients),
+            "descriptors": (self.open_fds, baseline.open_fds),
+            "tasks": (self.tasks, baseline.tasks),
+        }
+        return {
+            kind: max(0.0, now - was)
+            for kind, (now, was) in pairs.items()
+            if now is not None and was is not None
+        }
+
+
+class Unreadable(RuntimeError):
+    """Neither /metrics nor the process: the server's resources cannot be read here."""
+
+
+def read(base_url: str, pid: int | None = None) -> Resources:
+    """The server's resources now: its /metrics, else (an embedded app) its process."""
+    url = base_url.rstrip("/") + "/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            found = values(resp.read().decode("utf-8", "replace"))
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        if pid is None:
+            raise Unreadable(f"{url} is not readable ({exc}); the process is not here") from None
+        return _of_process(pid)
+    if "process_resident_memory_bytes" not in found:
+        if pid is None:
+            raise Unreadable(f"{url} has no process_resident_memory_bytes")
+        return _of_process(pid)
+    return Resources(
+        rss_bytes=found["process_resident_memory_bytes"],
+        open_fds=found.get("process_open_fds"),
+        tasks=found.get("staffsync_asyncio_tasks"),
+        clients=found.get("staffsync_connected_clients"),
+        started=found.get("process_start_time_seconds"),
+        source="/metrics",
+    )
+
+
+def _of_process(pid: int) -> Resources:
+    proc = psutil.Process(pid)
+    with proc.oneshot():
+        return Resources(
+            rss_bytes=float(proc.memory_info().rss),
+            open_fds=float(proc.num_fds()),
+            tasks=None,
+            clients=None,
+            started=proc.create_time(),
+            source="psutil",
+        )
+
+
+def settle(
+    base_url: str, baseline: Resources, pid: int | None = None, timeout_s: float = SETTLE_S
+) -> Resources:
+    """The first reading that holds nothing beyond `baseline` (the server has let go of the
+    closed connections), or the last one after `timeout_s`: what it kept."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        now = read(base_url, pid)
+        if not any(now.left_over(baseline).values()) or time.monotonic() > deadline:
+            return now
+        time.sleep(0.1)  # the next reading; the condition is the server letting go
