@@ -16,7 +16,15 @@ from e2e.explore.steps import load
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
 
-EXPLORE_METRICS = ("explore.sequences", "explore.steps", "explore.checks", "explore.failures")
+EXPLORE_METRICS = (
+    "explore.sequences",
+    "explore.steps",
+    "explore.checks",
+    "explore.failures",
+    "server.connections_left",
+    "server.fds_left",
+    "server.tasks_left",
+)
 
 
 @pytest.mark.fault

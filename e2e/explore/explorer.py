@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -17,6 +18,7 @@ from e2e.explore.world import World
 from e2e.harness.catalogue import explain
 from e2e.harness.target import Target
 from e2e.harness.wire import rows_by_id
+from e2e.probes.server_resources import Resources, Unreadable, read, settle
 
 # The members each exploration starts with: (first period, last period).
 MEMBERS = {"M1": (0, 1), "M2": (1, 3), "M3": (0, 0)}
@@ -44,6 +46,7 @@ BROKEN_BY = {
     "content": ("F28",),
     "console": ("F13", "F15", "F28"),
     "frames": ("F19",),
+    "server": ("F37", "F38", "F39"),
 }  # fmt: skip
 SHOWN = """(exp) => {
   const q = (id) => document.querySelector(`[data-testid="${id}"]`);
@@ -108,6 +111,8 @@ class Explorer:
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
         self.nonce = secrets.token_hex(2)
         self.sent_now: Write | None = None  # the write this step sent online
+        self.baseline: Resources | None = None  # the server's, before the sequence's tabs
+        self.left: dict[str, float] | None = None  # what it kept after them (None: not judged)
 
     # -- the example's world --------------------------------------------------------------
     def begin(self) -> None:
@@ -131,10 +136,34 @@ class Explorer:
         self.model.start(list(rows_by_id(self.target.rows()).values()))
         for handle, staff_id in ids.items():
             self.model.adopt(handle, staff_id)
+        self.baseline = self._resources()
+
+    def _pid(self) -> int | None:
+        app = self.target.app
+        return app.proc.pid if app is not None and app.proc is not None else None
+
+    def _resources(self) -> Resources | None:
+        """The server's resources with none of this sequence's pages open (its own
+        connections closed: the protocol client's last one may still be closing)."""
+        try:
+            now = read(self.target.base_url, self._pid())
+        except Unreadable:
+            return None
+        quiet = replace(now, clients=None if now.clients is None else 0.0)
+        return settle(self.target.base_url, quiet, self._pid(), 3.0)
 
     def end(self) -> None:
-        """Close the browsers; the server runs again; the members made here are deleted."""
+        """Close the browsers; note what the server kept of their connections (when it is
+        the process the sequence began with); the server runs again; the members made here
+        are deleted."""
         self.world.close()
+        if self.baseline is not None and self.model.server_up:
+            try:
+                now = settle(self.target.base_url, self.baseline, self._pid())
+            except Unreadable:
+                now = None
+            if now is not None and now.started == self.baseline.started:
+                self.left = now.left_over(self.baseline)
         app = self.target.app
         if app is not None and app.proc is not None:
             if app.proc.poll() is None:
@@ -146,6 +175,20 @@ class Explorer:
                 staff_id = self.model.handles.get(handle)
                 if staff_id is not None:
                     client.delete(staff_id)
+
+    def check_server(self) -> None:
+        """Once the sequence's tabs are closed, the server holds no more connections,
+        descriptors or tasks than before them."""
+        kept = {k: v for k, v in (self.left or {}).items() if v > 0}
+        if kept and self.baseline is not None:
+            b = self.baseline
+            raise self._diverge(
+                "the server to let go of every connection of the sequence's closed tabs"
+                f" (before them: {b.clients} connected, {b.open_fds} descriptors,"
+                f" {b.tasks} tasks, by {b.source})",
+                f"{kept} left over 10 s after the last tab closed",
+                "server",
+            )
 
     # -- one step ---------------------------------------------------------------------------
     def step(self, step: Step) -> None:

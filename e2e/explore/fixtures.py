@@ -12,6 +12,7 @@ from e2e.explore.session import ExploreSession
 from e2e.harness.options import SuiteConfig
 from e2e.harness.oracle import calendar_for_dataset
 from e2e.harness.target import Target, start_embedded
+from e2e.probes.server_resources import LEFT_METRICS
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +74,10 @@ def record_exploration(config: pytest.Config, session: ExploreSession, measure: 
     measure("explore.steps", session.steps, "count")
     measure("explore.checks", session.checks, "count")
     measure("explore.failures", 0 if session.failure is None else 1, "count")
+    for left in session.server_left:  # what the server kept of each sequence's closed tabs
+        for kind, metric in LEFT_METRICS.items():
+            if kind in left:
+                measure(metric, left[kind], "count")
     session.folder.mkdir(parents=True, exist_ok=True)
     (session.folder / "summary.txt").write_text(session.summary() + "\n", encoding="utf-8")
     config.stash.setdefault(SUMMARY_KEY, []).append(session.summary())

@@ -403,6 +403,13 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 session.checks += explorer.checks
                 session.cells.update(explorer.cells)
                 explorer.end()
+                session.judged(explorer)
+            if not self.broken:
+                try:
+                    explorer.check_server()
+                except Divergence as exc:
+                    session.failed(explorer, exc)
+                    raise
 
     return UsersExplored
 
@@ -484,6 +491,12 @@ def _replay_once(
     finally:
         session.checks += explorer.checks
         explorer.end()
+    try:
+        explorer.check_server()
+    except Divergence as exc:
+        if exc.promise != like.promise:
+            return None, False
+        return session.kept(explorer, exc, "yes"), False
     return None, False
 
 
@@ -521,3 +534,8 @@ def replay(
     finally:
         session.checks += explorer.checks
         explorer.end()
+    try:
+        explorer.check_server()
+    except Divergence as exc:
+        session.failed(explorer, exc)
+        raise

@@ -51,6 +51,7 @@ class ExploreSession:
     actions: Counter[str] = field(default_factory=Counter)
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # coverage matrix
+    server_left: list[dict[str, float]] = field(default_factory=list)  # per judged sequence
     failure: Failure | None = None
     stopped: str = ""  # why exploring ended before Hypothesis did: its budget
 
@@ -98,6 +99,11 @@ class ExploreSession:
             limit = self.config.text_limit
             for kind in sorted({k for text in texts for k in content_kinds(text, limit)}):
                 self.pairs[(step.action, kind)] += 1
+
+    def judged(self, explorer: Explorer) -> None:
+        """What the server kept of an explored sequence's closed tabs, when it was judged."""
+        if explorer.left is not None:
+            self.server_left.append(explorer.left)
 
     def failed(self, explorer: Explorer, error: BaseException) -> None:
         """Keep this failing example when it is the shortest so far (Hypothesis shrinks

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from websockets.asyncio.client import ClientConnection, connect
 
 KINDS = ("closed tab", "legacy navigation", "lost")
-AT_ONCE = 5
+AT_ONCE = 10
 ANSWER_S = 10.0
 
 

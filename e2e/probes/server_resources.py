@@ -17,16 +17,31 @@ import psutil
 from e2e.load.scrape import values
 
 SETTLE_S = 10.0
+# what a server holds beyond its baseline, and the metric each is recorded as
+LEFT_METRICS = {
+    "connections": "server.connections_left",
+    "descriptors": "server.fds_left",
+    "tasks": "server.tasks_left",
+}
 
 
 @dataclass(frozen=True)
 class Resources:
     rss_bytes: float
+    heap_bytes: float | None  # the allocators' bytes in use, where the server exports them
     open_fds: float | None
     tasks: float | None
     clients: float | None
     started: float | None  # the process's start time (a restart makes a new baseline)
     source: str  # "/metrics" or "psutil"
+
+    @property
+    def memory(self) -> tuple[float, str]:
+        """The server's memory and its gauge: the heap in use where the server exports it
+        (it falls when objects are freed), else its resident memory."""
+        if self.heap_bytes is not None:
+            return self.heap_bytes, "staffsync_heap_in_use_bytes"
+        return self.rss_bytes, "rss"
 
     def left_over(self, baseline: Resources) -> dict[str, float]:
         """What this reading holds beyond `baseline` (connections, descriptors, tasks)."""
@@ -62,6 +77,7 @@ def read(base_url: str, pid: int | None = None) -> Resources:
         return _of_process(pid)
     return Resources(
         rss_bytes=found["process_resident_memory_bytes"],
+        heap_bytes=found.get("staffsync_heap_in_use_bytes"),
         open_fds=found.get("process_open_fds"),
         tasks=found.get("staffsync_asyncio_tasks"),
         clients=found.get("staffsync_connected_clients"),
@@ -75,6 +91,7 @@ def _of_process(pid: int) -> Resources:
     with proc.oneshot():
         return Resources(
             rss_bytes=float(proc.memory_info().rss),
+            heap_bytes=None,
             open_fds=float(proc.num_fds()),
             tasks=None,
             clients=None,
