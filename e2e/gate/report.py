@@ -81,6 +81,23 @@ def heap_chart(samples: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
+def server_memory_chart(samples: list[dict[str, Any]]) -> str:
+    """The server's resident memory in the order the run read it (after every cycle of
+    connections, at the end of tests that read it), beside the pages' heap."""
+    rss = _series(samples, "server.rss_bytes")
+    if not rss:
+        return "<p>No server memory samples.</p>"
+    fig, ax = plt.subplots(figsize=(10, 2.6))
+    by_test: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for i, s in enumerate(rss):
+        by_test[str(s.get("test", "?")).split("::")[-1][:40]].append((i, s["value"] / 2**20))
+    for test, points in by_test.items():
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=test, markersize=3)
+    ax.set(xlabel="reading (run order)", ylabel="server RSS (MiB)", title="Server memory")
+    ax.legend(fontsize=7)
+    return _svg(fig)
+
+
 def bars(samples: list[dict[str, Any]], metric: str, title: str) -> str:
     series = _series(samples, metric)
     if not series:
@@ -311,6 +328,7 @@ Mode: {html.escape(str(env.get("mode")))}; defect: {html.escape(str(env.get("def
 {_gate_table(results, gate_verdict)}
 <h2>Navigation latency</h2>{latency_charts(samples, nav_target)}
 <h2>Heap over navigations</h2>{heap_chart(samples)}
+<h2>Server memory over the run</h2>{server_memory_chart(samples)}
 <h2>Reconnect after faults</h2>{bars(samples, "recovery.reconnect_ms", "Reconnect time by fault")}
 <h2>Cross-tab propagation</h2>{propagation_chart(samples)}
 <h2>Heap growth triage</h2>{triage_section(run_dir)}

@@ -42,6 +42,7 @@ AT_10 = ("--prefetch-rollout", "10")
 AT_50 = ("--prefetch-rollout", "50")
 ORDINARY = "test_ordinary_use.py"
 PAGE_LOADS = "test_page_loads.py"
+RESOURCES = "test_server_resources.py::test_closed_connections_should_leave_nothing_on_the_server"
 SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
 MATRIX: dict[str, Catch] = {
@@ -167,6 +168,8 @@ MATRIX: dict[str, Catch] = {
         )
     ),
     "F36": Catch((f"{PAGE_LOADS}::test_offline_edit_then_reload_should_be_saved_once", EXPLORE)),
+    # A server that keeps something of every connection it ever had.
+    **dict.fromkeys(("F37", "F38", "F39"), Catch((RESOURCES, EXPLORE))),
     # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
     "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),
     "F32": Catch((COHORTS,), AT_50, rollback="error rate > 2 %"),
