@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 from playwright.sync_api import Locator, Page
@@ -189,20 +190,17 @@ class SchedulePage:
     def _save(self, counted: bool = True) -> None:
         """Save the open form; with `counted`, return once the page has counted the write
         (its pending count changed: up while unconfirmed, and down again when confirmed, as
-        fast as the server answers). A closed form alone can come first: a client may count
-        the write in a task of its own after the dialog's close event."""
+        fast as the server answers), or after 10 s if it never does (a write shown as saved
+        and never sent: what the test checks next finds it). A closed form alone can come
+        first: a client may count the write in a task of its own after the dialog's close
+        event."""
         if counted:
             self.page.evaluate(WATCH_PENDING)
         self.page.get_by_test_id("edit-save").click()
         self._wait(self.form, "hidden", 10_000, "the edit form closed after Save")
-        if counted:
-            try:
+        if counted:  # never counted (shown as saved, never sent?): the test's checks judge it
+            with suppress(PlaywrightTimeout):
                 self.page.wait_for_function("() => window.__ssCounted === true", timeout=10_000)
-            except PlaywrightTimeout:
-                raise PageExpectation(
-                    "Expected the saved write counted by the page (its pending-count changed)"
-                    f" within 10 s; the page showed {self.describe()}"
-                ) from None
 
     def name_limit(self) -> int | None:
         """The name field's maxlength, if it has one (read with the form open or closed)."""
