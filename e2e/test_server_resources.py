@@ -15,11 +15,11 @@ from e2e.harness.metrics import TestMetrics
 from e2e.harness.target import Target
 from e2e.probes.server_resources import LEFT_METRICS, Resources, Unreadable, read, settle
 
-CONNECTIONS = 1000  # a cycle, opened and closed in a few seconds
+CONNECTIONS = 500  # a cycle, opened and closed in a few seconds
 WARM_UP = 1  # cycles before anything is judged (allocator arenas, thread pools, caches)
-MEASURED = 5  # cycles whose memory makes the slope: a garbage-collected server's memory is
-# a saw (cyclic garbage waits for the collector), so the slope is Theil-Sen's, the median
-# of the slopes between every two cycles, which a collection now and then does not move
+MEASURED = 3  # cycles whose memory makes the slope: the heap after a garbage collection
+# where the server gives it (/metrics?gc=1), else RSS, a saw of cyclic garbage and allocator
+# arenas; the slope is Theil-Sen's (the median of the slopes between every two cycles)
 METRICS = (
     "server.memory_left_per_connection_bytes",
     "server.connections_left",
@@ -60,7 +60,7 @@ def test_closed_connections_should_leave_nothing_on_the_server(
         kept = {k: v for k, v in left.items() if v > 0}
         if kept:
             break
-    if len(opened) > 2:  # judged by the gate: server_memory_per_closed_connection
+    if len(opened) >= 2:  # judged by the gate: server_memory_per_closed_connection
         slope = float(theilslopes(memory, opened)[0])
         gauge = counts.memory[1]
         measure("server.memory_left_per_connection_bytes", slope, "bytes", gauge=gauge)

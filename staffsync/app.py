@@ -74,7 +74,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return request.app[CONTEXT].hub.metrics.exposition()
+    """Prometheus text; `?gc=1` collects garbage first (a leak check's reading)."""
+    return request.app[CONTEXT].hub.metrics.exposition(request.query.get("gc") == "1")
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -70,22 +71,31 @@ def _mallinfo2() -> Callable[[], _MallInfo2] | None:
 
 
 class HeapCollector(Collector):
-    """Memory the process's allocators hold for live objects: malloc's bytes in use (its
-    heap and its mapped chunks) and the object allocator's blocks in use. Unlike resident
-    memory, it falls when objects are freed, so what the server keeps shows at once."""
+    """Bytes malloc holds for allocations in use (its heap and its mapped chunks). Unlike
+    resident memory it falls when objects are freed; garbage in reference cycles counts
+    until the collector runs, so a scrape of `/metrics?gc=1` collects first (as a heap
+    check in a browser does) and reports the heap after it as well."""
 
     def __init__(self) -> None:
         self.mallinfo = _mallinfo2()
+        self.collected = False  # this scrape ran a full collection first
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         if self.mallinfo is None:
             return
         info = self.mallinfo()
+        in_use = float(info.uordblks + info.hblkhd)
         yield GaugeMetricFamily(
             "staffsync_heap_in_use_bytes",
-            "Bytes malloc holds for live allocations (glibc mallinfo2: uordblks + hblkhd)",
-            float(info.uordblks + info.hblkhd),
+            "Bytes malloc holds for allocations in use (glibc mallinfo2: uordblks + hblkhd)",
+            in_use,
         )
+        if self.collected:
+            yield GaugeMetricFamily(
+                "staffsync_heap_after_gc_bytes",
+                "The same, right after a full garbage collection (only on /metrics?gc=1)",
+                in_use,
+            )
 
 
 class TasksCollector(Collector):
@@ -109,7 +119,8 @@ class ServerMetrics:
     def __post_init__(self) -> None:
         ProcessCollector(registry=self.registry)  # memory, CPU, open descriptors
         self.registry.register(TasksCollector())
-        self.registry.register(HeapCollector())
+        self.heap = HeapCollector()
+        self.registry.register(self.heap)
         self.frames_in = Counter(
             "staffsync_frames_received",
             "Frames received from clients, by type ('invalid': refused before a type was read)",
@@ -139,6 +150,13 @@ class ServerMetrics:
     def fanned_out(self, started: float) -> None:
         self.fanout.observe(time.perf_counter() - started)
 
-    def exposition(self) -> web.Response:
-        body = generate_latest(self.registry)
+    def exposition(self, after_gc: bool = False) -> web.Response:
+        """The registry as Prometheus text; `after_gc`: a full garbage collection first."""
+        if after_gc:
+            gc.collect()
+        self.heap.collected = after_gc
+        try:
+            body = generate_latest(self.registry)
+        finally:
+            self.heap.collected = False
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

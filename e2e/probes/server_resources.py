@@ -28,7 +28,7 @@ LEFT_METRICS = {
 @dataclass(frozen=True)
 class Resources:
     rss_bytes: float
-    heap_bytes: float | None  # the allocators' bytes in use, where the server exports them
+    heap_bytes: float | None  # malloc's bytes in use after a collection, where exported
     open_fds: float | None
     tasks: float | None
     clients: float | None
@@ -37,10 +37,10 @@ class Resources:
 
     @property
     def memory(self) -> tuple[float, str]:
-        """The server's memory and its gauge: the heap in use where the server exports it
-        (it falls when objects are freed), else its resident memory."""
+        """The server's memory and its gauge: its heap after a garbage collection where the
+        server gives it (it falls when objects are freed), else its resident memory."""
         if self.heap_bytes is not None:
-            return self.heap_bytes, "staffsync_heap_in_use_bytes"
+            return self.heap_bytes, "staffsync_heap_after_gc_bytes"
         return self.rss_bytes, "rss"
 
     def left_over(self, baseline: Resources) -> dict[str, float]:
@@ -63,7 +63,7 @@ class Unreadable(RuntimeError):
 
 def read(base_url: str, pid: int | None = None) -> Resources:
     """The server's resources now: its /metrics, else (an embedded app) its process."""
-    url = base_url.rstrip("/") + "/metrics"
+    url = base_url.rstrip("/") + "/metrics?gc=1"  # a server that has no such switch ignores it
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:
             found = values(resp.read().decode("utf-8", "replace"))
@@ -77,7 +77,7 @@ def read(base_url: str, pid: int | None = None) -> Resources:
         return _of_process(pid)
     return Resources(
         rss_bytes=found["process_resident_memory_bytes"],
-        heap_bytes=found.get("staffsync_heap_in_use_bytes"),
+        heap_bytes=found.get("staffsync_heap_after_gc_bytes"),
         open_fds=found.get("process_open_fds"),
         tasks=found.get("staffsync_asyncio_tasks"),
         clients=found.get("staffsync_connected_clients"),
