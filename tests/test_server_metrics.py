@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from e2e.harness.app_process import AppProcess
 from e2e.harness.wire import WireClient
 from e2e.load import scrape
+from e2e.probes import server_resources
 from tests.conftest import AppFactory
 
 Connect = Callable[..., WireClient]
@@ -67,6 +69,28 @@ def test_process_gauges_should_agree_with_psutil(app: AppProcess) -> None:
     assert reading.clients == 0
     times = psutil.Process(app.pid).cpu_times()
     assert abs(reading.cpu_seconds - (times.user + times.system)) <= 0.1 + 0.1 * times.user
+
+
+def test_resources_should_show_connections_tasks_and_the_heap_after_a_collection(
+    app: AppProcess, connect: Connect
+) -> None:
+    """The gauges the resource checks read (e2e/probes/server_resources.py): open
+    connections count while open, and the heap after a collection only on ?gc=1."""
+    first = server_resources.read(app.base_url, app.pid)
+    no_page = replace(first, clients=0.0)  # earlier tests' sockets may still be closing
+    quiet = server_resources.settle(app.base_url, no_page, app.pid)
+    plain = samples(app)
+    assert ("staffsync_heap_in_use_bytes", ()) in plain
+    assert ("staffsync_heap_after_gc_bytes", ()) not in plain  # no collection asked for
+    assert quiet.heap_bytes is not None and quiet.tasks is not None and quiet.open_fds
+    clients = [connect(), connect("?period=1")]
+    busy = server_resources.read(app.base_url, app.pid)
+    assert busy.left_over(quiet)["connections"] == 2
+    assert busy.open_fds is not None and busy.open_fds >= quiet.open_fds + 2
+    for client in clients:
+        client.close()
+    after = server_resources.settle(app.base_url, quiet, app.pid)
+    assert after.left_over(quiet) == {"connections": 0, "descriptors": 0, "tasks": 0}
 
 
 def test_an_app_keeping_its_metrics_private_should_answer_404(start_app: AppFactory) -> None:
