@@ -263,3 +263,34 @@ def test_offline_edit_of_a_member_deleted_meanwhile_should_be_refused_in_either_
             user.evidence,
         ),
     ).to_have_count(0, timeout=PROPAGATION_TIMEOUT_MS)
+
+
+@pytest.mark.fault
+def test_a_repeated_answer_should_not_bring_back_a_member_deleted_meanwhile(
+    open_user: OpenUser, target: Target
+) -> None:
+    """The user renames a member as the network drops: the server applies it and the answer
+    is lost. A colleague deletes the member meanwhile. Back online, the page sends the
+    rename again and the server repeats its first answer, older than the data the page
+    resynced: the member stays deleted on the screen, and nothing is pending."""
+    user = open_user("A", control_sockets=True)
+    assert user.control is not None
+    period = user.schedule.current_period()
+    staff_id = str(target.rows()[period][1]["id"])
+    with user.control.losing_echo(then_outage=True):
+        user.schedule.rename_staff(staff_id, f"As the network drops {nonce()}")
+        user.control.wait_echo_lost()
+    with target.wire() as other:
+        other.delete(staff_id)
+    user.control.end_outage()
+    settled(user, ("F8", "F40"))
+    expect(
+        user.schedule.row(staff_id),
+        explain(
+            f"{staff_id} gone (deleted by a colleague after the rename was applied), not"
+            " brought back by the repeated answer",
+            "the row shown",
+            ("F40",),
+            user.evidence,
+        ),
+    ).to_have_count(0, timeout=PROPAGATION_TIMEOUT_MS)

@@ -47,4 +47,5 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F37": ("server", "a closed connection stays in the hub"),
     "F38": ("server", "every connection starts a watchdog task that is never cancelled"),
     "F39": ("server", "every connection opens a trace file that is never closed"),
+    "F40": ("client", "a write's repeated answer is applied over newer data (deleted rows return)"),
 }

@@ -54,7 +54,7 @@ _OPTIONS: dict[str, tuple[str, type, str]] = {
     "defect": (
         "STAFFSYNC_DEFECT",
         str,
-        "switch on one catalogued defect (F1-F39) to prove the suite catches it",
+        "switch on one catalogued defect (F1-F40) to prove the suite catches it",
     ),
     "allowed_origins": (
         "STAFFSYNC_ALLOWED_ORIGINS",

@@ -48,6 +48,8 @@ CATALOGUE: dict[str, str] = {
     "F37": "the server keeps a closed connection (counted and held as if connected)",
     "F38": "the server keeps a task of every connection it ever had",
     "F39": "the server keeps a file descriptor of every connection it ever had",
+    # Classes of a fault at a protocol moment:
+    "F40": "a write's answer repeated after a reconnect is shown over newer data",
 }
 
 

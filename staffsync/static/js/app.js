@@ -12,6 +12,9 @@ const page = randomId();
 // unique across the profile's pages, whose writes share one outbox
 const newRequestId = () => `r-${page.slice(0, 8)}-${Date.now().toString(36)}-${(sequence += 1)}`;
 
+// When the server made a frame (epoch ms); a frame without a time is taken as new.
+const stamp = (frame) => Date.parse(frame.timestamp) || Infinity;
+
 export class App {
   constructor({ config, mode, view, editor }) {
     this.periods = config.periods;
@@ -21,6 +24,7 @@ export class App {
     this.store = new Store(this.periods);
     this.current = 0;
     this.ready = false;        // all periods (prefetch) or the current one (legacy) loaded
+    this.syncedAt = -Infinity; // when the server made the data this page holds
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
     this.connection = new Connection({
@@ -104,22 +108,24 @@ export class App {
     switch (frame.type) {
       case "SYNC_ALL_PERIODS_RESPONSE":
         this.store.replaceAll(payload.periods || {});
+        this.syncedAt = stamp(frame);
         this.reapplyPending();
         this.ready = true;
         break;
       case "SYNC_RESPONSE":
         if (this.mode !== "legacy" || payload.period !== this.current) return; // a late answer
         this.store.replacePeriod(this.current, payload.staff || []);
+        this.syncedAt = stamp(frame);
         this.reapplyPending();
         this.ready = true;
         break;
       case "STAFF_UPDATE":
         this.settle(payload.requestId);
-        this.store.applyServerRow(payload.changes, payload.periods || []);
+        if (!this.older(frame, payload.changes.id)) this.store.applyServerRow(payload.changes, payload.periods || []);
         break;
       case "STAFF_CREATE":
         this.settle(payload.tempId);
-        this.store.applyServerRow(payload, payload.periods || []);
+        if (!this.older(frame, payload.id)) this.store.applyServerRow(payload, payload.periods || []);
         break;
       case "STAFF_DELETE":
         this.settle(payload.requestId);
@@ -134,6 +140,13 @@ export class App {
         return;
     }
     this.render();
+  }
+
+  // A row made before the data this page holds was sent, for a member that data does not
+  // have: the member was deleted since (a write's answer repeated after a reconnect is
+  // the frame of the first time). Putting it back would show a member the server deleted.
+  older(frame, staffId) {
+    return stamp(frame) < this.syncedAt && !this.store.server.has(staffId);
   }
 
   // Edits ------------------------------------------------------------------------------

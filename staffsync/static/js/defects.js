@@ -312,6 +312,12 @@ const PATCHES = {
     };
   },
 
+  // F40: every row the server sends is taken in, however old: a write's answer repeated
+  // after a reconnect (the frame of the first time) brings back a member deleted since.
+  F40(app) {
+    app.older = () => false;
+  },
+
   // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
   // (a name the server does not know), takes the ERROR, then asks again the old way. Every
   // legacy load and navigation costs an error frame; prefetch pages are untouched.

@@ -3,7 +3,7 @@
 // derived from both on every render.
 
 export function initialState(mode) {
-  return { mode, status: "connecting", rows: {}, synced: null, current: 0, ops: [], error: null };
+  return { mode, status: "connecting", rows: {}, synced: null, syncedAt: -Infinity, current: 0, ops: [], error: null };
 }
 
 // The protocol's rule: a member belongs to a period when its start is not after the
@@ -11,6 +11,13 @@ export function initialState(mode) {
 export function periodsOf(calendar, start, end) {
   return calendar.filter((p) => start <= p.end && (end == null || end >= p.start)).map((p) => p.index);
 }
+
+// When the server made a frame (epoch ms); a frame without a time is taken as new.
+const madeAt = (frame) => Date.parse(frame.timestamp) || Infinity;
+
+// A row made before the rows held were sent, of a member they do not have: deleted since
+// (a repeated answer after a reconnect is the first time's frame). Not to be brought back.
+const gone = (state, frame, id) => madeAt(frame) < state.syncedAt && !state.rows[id];
 
 function withoutOp(ops, id) {
   return id == null ? ops : ops.filter((op) => op.rid !== id);
@@ -27,23 +34,25 @@ function received(state, frame) {
           rows[row.id] = { ...row, periods: [...(seen ? seen.periods : []), Number(key)] };
         }
       }
-      return { ...state, rows, synced: "all" };
+      return { ...state, rows, synced: "all", syncedAt: madeAt(frame) };
     }
     case "SYNC_RESPONSE": {
       if (state.mode !== "legacy" || p.period !== state.current) return state; // a late answer
       const rows = {};
       for (const row of p.staff || []) rows[row.id] = { ...row, periods: row.periods || [p.period] };
-      return { ...state, rows, synced: p.period };
+      return { ...state, rows, synced: p.period, syncedAt: madeAt(frame) };
     }
     case "STAFF_UPDATE": {
       const row = { ...p.changes, periods: p.periods || [] };
       const known = state.rows[row.id];
-      const rows = known && known.version > row.version ? state.rows : { ...state.rows, [row.id]: row };
+      const stale = (known && known.version > row.version) || gone(state, frame, row.id);
+      const rows = stale ? state.rows : { ...state.rows, [row.id]: row };
       return { ...state, rows, ops: withoutOp(state.ops, p.requestId) };
     }
     case "STAFF_CREATE": {
       const { tempId, ...row } = p;
-      return { ...state, rows: { ...state.rows, [row.id]: row }, ops: withoutOp(state.ops, tempId) };
+      const rows = gone(state, frame, row.id) ? state.rows : { ...state.rows, [row.id]: row };
+      return { ...state, rows, ops: withoutOp(state.ops, tempId) };
     }
     case "STAFF_DELETE": {
       const { [p.staffId]: _gone, ...rows } = state.rows;
