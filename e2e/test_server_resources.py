@@ -33,7 +33,7 @@ KEPT = ("F37", "F38", "F39")
 def test_closed_connections_should_leave_nothing_on_the_server(
     target: Target, measure: TestMetrics
 ) -> None:
-    pid = target.app.proc.pid if target.app is not None and target.app.proc else None
+    pid = target.pid
     try:
         first = read(target.base_url, pid)
     except Unreadable as exc:

@@ -138,19 +138,15 @@ class Explorer:
             self.model.adopt(handle, staff_id)
         self.baseline = self._resources()
 
-    def _pid(self) -> int | None:
-        app = self.target.app
-        return app.proc.pid if app is not None and app.proc is not None else None
-
     def _resources(self) -> Resources | None:
         """The server's resources with none of this sequence's pages open (its own
         connections closed: the protocol client's last one may still be closing)."""
         try:
-            now = read(self.target.base_url, self._pid())
+            now = read(self.target.base_url, self.target.pid)
         except Unreadable:
             return None
         quiet = replace(now, clients=None if now.clients is None else 0.0)
-        return settle(self.target.base_url, quiet, self._pid(), 3.0)
+        return settle(self.target.base_url, quiet, self.target.pid, 3.0)
 
     def end(self) -> None:
         """Close the browsers; note what the server kept of their connections (when it is
@@ -159,7 +155,7 @@ class Explorer:
         self.world.close()
         if self.baseline is not None and self.model.server_up:
             try:
-                now = settle(self.target.base_url, self.baseline, self._pid())
+                now = settle(self.target.base_url, self.baseline, self.target.pid)
             except Unreadable:
                 now = None
             if now is not None and now.started == self.baseline.started:

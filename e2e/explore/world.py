@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,7 +216,7 @@ class World:
     def cut(self, profile: str) -> None:
         self.profiles[profile].control.cut()
 
-    def losing_answer(self, profile: str) -> Any:
+    def losing_answer(self, profile: str) -> AbstractContextManager[None]:
         """The next write of the profile reaches the server, its answer is lost and the
         network goes with it (the write stays in flight until the profile is online)."""
         return self.profiles[profile].control.losing_echo(then_outage=True)

@@ -25,6 +25,11 @@ class Target:
     calendar: list[Span] | None = None  # the oracle's periods; None when not known
 
     @property
+    def pid(self) -> int | None:
+        """The embedded app's process id (its resources can be read from the process)."""
+        return self.app.proc.pid if self.app is not None and self.app.proc is not None else None
+
+    @property
     def ws_url(self) -> str:
         scheme = "wss" if self.base_url.startswith("https") else "ws"
         return f"{scheme}://{self.base_url.split('://', 1)[1].rstrip('/')}/staff-sync"
