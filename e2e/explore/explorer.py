@@ -17,6 +17,7 @@ from e2e.explore.steps import Step, numbered
 from e2e.explore.world import World
 from e2e.harness.catalogue import explain
 from e2e.harness.target import Target
+from e2e.harness.wire import Frame as WireFrame
 from e2e.harness.wire import rows_by_id
 from e2e.probes.server_resources import Resources, Unreadable, read, settle
 
@@ -29,6 +30,14 @@ RECONNECTING = frozenset(
 )
 CARRIED = "tab reloaded / closed / crashed while queued"
 QUIET_S, RECONNECT_S = 6.0, 15.0
+# The nemesis: a fault at a protocol moment of a write ("before": as the user saves, before
+# the page sends it) or of a resync, and how long a freeze there lasts.
+MOMENTS = ("before", "sent", "answered", "broadcast", "resync")
+FAULTS = ("cut", "outage", "kill", "freeze")
+FREEZE_S = 2.0
+# Where the write ends when the fault struck: applied or not, and who is disconnected.
+UNAPPLIED = {("sent", "outage"), ("sent", "kill")}
+ANSWER_LOST = {("answered", "outage"), ("answered", "kill")}
 
 # The promises, and the defect classes that break each. "step": the screen did not let the
 # user do what the model says it shows (a row or a control missing).
@@ -58,7 +67,13 @@ SHOWN = """(exp) => {
     JSON.stringify([cell(r, "name"), cell(r, "position"), cell(r, "department"),
                     norm(cell(r, "status"))])).sort() : [];
   const sockets = window.__ssProbe ? window.__ssProbe.socketList() : [];
+  const form = q("edit-form");
+  const value = (f) => (q(`edit-${f}`) || {}).value ?? null;
+  const open = !!form && (form.checkVisibility ? form.checkVisibility() : !!form.offsetParent);
   return {
+    form: open ? {name: value("name"), position: value("position"),
+                  department: value("department"), status: value("status"),
+                  first: value("start-period"), last: value("end-period")} : null,
     badge: badge ? badge.dataset.state : "none",
     pending: Number(pending ? pending.dataset.count || 0 : 0),
     refusal: !!error && !error.hidden && error.textContent.trim() !== "",
@@ -73,6 +88,8 @@ AGREES = f"""(exp) => {{
   if ((s.badge === "connected") !== exp.connected) return false;
   if (s.pending !== exp.pending || s.refusal !== exp.refusal) return false;
   if (exp.connected && s.openSockets !== 1) return false;
+  if ((s.form === null) !== (exp.form === null)) return false;
+  if (exp.form && Object.entries(exp.form).some(([k, v]) => s.form[k] !== v)) return false;
   if (!exp.loaded) return true;
   if (!s.ready || s.period !== exp.period || s.rows.length !== exp.rows.length) return false;
   const want = [...exp.rows].sort();  // sorted here too: JS orders by UTF-16 units
@@ -80,7 +97,7 @@ AGREES = f"""(exp) => {{
 }}"""
 
 
-WRITE_ACTIONS = ("edit", "move", "create", "delete")
+WRITE_ACTIONS = ("edit", "move", "create", "delete", "save_form")
 
 
 class Divergence(AssertionError):
@@ -109,8 +126,13 @@ class Explorer:
         self.steps: list[Step] = []
         self.checks = 0
         self.cells: Counter[tuple[str, str]] = Counter()  # coverage cells exercised
+        self.moments: Counter[tuple[str, str, str]] = Counter()  # (operation, moment, fault)
+        self.fate: tuple[str, str] | None = None  # the moment and fault of this step's write
+        self.readers: list[str] = []  # profiles whose tabs the write's broadcast is to miss
+        self.deferred = False  # the model applies this step's write after a colleague's
         self.nonce = secrets.token_hex(2)
         self.sent_now: Write | None = None  # the write this step sent online
+        self.written: Write | None = None  # the write this step made, sent or queued
         self.baseline: Resources | None = None  # the server's, before the sequence's tabs
         self.left: dict[str, float] | None = None  # what it kept after them (None: not judged)
 
@@ -193,23 +215,122 @@ class Explorer:
             self._perform(step)
         except PlaywrightTimeout as exc:
             raise self._diverge("the step to be possible", str(exc), "step") from None
-        self.check(RECONNECT_S if step.action in RECONNECTING else QUIET_S)
+        slow = step.action in RECONNECTING or "strike" in step.args
+        self.check(RECONNECT_S if slow else QUIET_S)
 
     def _perform(self, step: Step) -> None:
         w, a = self.world, step.args
         p, t = step.profile, step.tab
         # the acting tab's write frames before a write step (it must send one more)
         sent = w.tab(p, t).probe.writes_sent() if step.action in WRITE_ACTIONS else 0
-        self.sent_now = None
-        if not (a.get("answer_lost") and step.action in WRITE_ACTIONS):
+        self.sent_now, self.written, self.fate, self.readers = None, None, None, []
+        self.deferred = False
+        strike = a.get("strike")
+        if a.get("answer_lost"):  # the first form of a lost answer, in older replays
+            strike = {"moment": "answered", "fault": "outage"}
+        if step.action == "strike":
+            self._strike_resync(p, a["fault"])
+        elif strike is None or step.action not in WRITE_ACTIONS:
             self._act(step, sent)
+        elif strike["moment"] == "before":
+            self._fault_now(p, strike["fault"])
+            try:
+                self._act(step, sent)
+            finally:
+                if strike["fault"] == "freeze":
+                    w._hold(FREEZE_S)
+                    w.target.require_app().thaw()
+            self._moment(self.written, "before", strike["fault"])
+        else:
+            self._struck_write(step, sent, strike["moment"], strike["fault"])
+
+    def _fault_now(self, p: str, fault: str) -> None:
+        """A fault as the user saves: the page has not yet noticed it."""
+        m, w = self.model, self.world
+        if fault == "cut":
+            w.cut(p)
+        elif fault == "outage":
+            w.offline(p)
+            m.profiles[p].offline = True
+            m.disconnect(p)
+        elif fault == "kill":
+            w.kill()
+            m.server_up = False
+            for name in m.profiles:
+                m.disconnect(name)
+        else:
+            w.target.require_app().freeze()
+
+    def _struck_write(self, step: Step, sent: int, moment: str, fault: str) -> None:
+        """The write of `step`, with a fault at its moment (see faults.MOMENTS)."""
+        m, w, p, t = self.model, self.world, step.profile, step.tab
+        if moment == "broadcast":
+            self.readers = [
+                q for q, profile in m.profiles.items()
+                if q != p and profile.tabs and m.connected(q)
+            ]  # fmt: skip
+        self.fate = (moment, fault)
+        strike = w.strike(p, moment, fault, self.readers)
+        meanwhile, answers = step.args["strike"].get("meanwhile"), []
+        # a write lost on its way is applied after the reconnect, after the colleague's
+        self.deferred = bool(meanwhile) and fault == "cut" and moment == "sent"
+        if meanwhile and fault == "cut":
+            # a colleague's write inside the window: made as the frame is lost, before any
+            # page can reconnect (the route's handler runs it)
+            kind, staff_id, body = self._other_request(meanwhile)
+            strike.act = lambda: answers.append(w.other_write(kind, staff_id, body))
+        try:
+            self._act(step, sent)
+            # a refused write has no broadcast: that moment never comes
+            refused = self.sent_now is not None and m.tab(p, t).refusal_owed
+            if self.sent_now is not None and not (refused and moment == "broadcast"):
+                w.wait_struck(p, strike, self.readers)
+        finally:
+            w.end_strike(strike, FREEZE_S)
+        write = self.sent_now
+        if write is None or not strike.struck:
             return
-        with w.losing_answer(p):
-            self._act(step, sent)
-            if self.sent_now is not None:
-                w.wait_answer_lost(p)
-        if self.sent_now is not None:
-            self._answer_lost(p, t, self.sent_now)
+        self._moment(write, moment, fault + (" + colleague" if answers else ""))
+        if answers:
+            self._other_write(meanwhile, answers[0])
+        if self.deferred:
+            m.tab(p, t).refusal_owed = m.apply(write) is not None
+        if (moment, fault) in UNAPPLIED:
+            self._went_down(p, fault)
+            tab = m.tab(p, t)
+            tab.refusal_owed = False
+            tab.queued.append(write)
+            m.apply_locally(tab, write)
+        elif (moment, fault) in ANSWER_LOST:
+            self._answer_lost(p, t, write, fault)
+
+    def _went_down(self, p: str, fault: str) -> None:
+        m = self.model
+        if fault == "kill":
+            m.server_up = False
+            for name in m.profiles:
+                m.disconnect(name)
+        else:
+            m.profiles[p].offline = True
+            m.disconnect(p)
+
+    def _strike_resync(self, p: str, fault: str) -> None:
+        """The profile's sockets are cut; as its tabs resync, the answer meets the fault."""
+        strike = self.world.strike(p, "resync", fault, [])
+        try:
+            self.world.cut(p)
+            self.world.wait_struck(p, strike, [])
+        finally:
+            self.world.end_strike(strike, FREEZE_S)
+        if fault in ("outage", "kill"):
+            self._went_down(p, fault)
+        self.moments[("resync", "resync", fault)] += 1
+
+    def _moment(self, write: Write | None, moment: str, fault: str) -> None:
+        if write is None:
+            return
+        for operation in operations(write):
+            self.moments[(operation, moment, fault)] += 1
 
     def _act(self, step: Step, sent: int) -> None:
         m, w, a = self.model, self.world, step.args
@@ -264,6 +385,21 @@ class Explorer:
             case "delete":
                 w.delete(p, t, self._id(a["handle"]))
                 self._write(p, t, Write("delete", a["handle"]), sent)
+            case "open_form":
+                handle = a.get("handle")
+                w.open_form(p, t, None if handle is None else self._id(handle))
+                m.open_form(p, t, handle)
+            case "type":
+                form = m.tab(p, t).form
+                assert form is not None, f"no form open on tab {t}"
+                form.typed |= w.type(p, t, a["fields"])
+            case "wait":
+                w.linger(p, t, float(a["seconds"]))
+            case "save_form":
+                self._save_form(p, t, sent)
+            case "cancel_form":
+                w.close_form(p, t, save=False)
+                m.tab(p, t).form = None
             case "offline":
                 w.offline(p)
                 m.profiles[p].offline = True
@@ -293,6 +429,24 @@ class Explorer:
             case _:
                 raise ValueError(f"unknown step {step.action!r}")
 
+    def _save_form(self, p: str, t: str, sent: int) -> None:
+        """Save the form the user lingered over: the fields changed from what it showed
+        win, the others keep what colleagues wrote meanwhile; an empty name is stopped by
+        the form itself (it stays open, nothing is sent)."""
+        m, tab = self.model, self.model.tab(p, t)
+        form = tab.form
+        assert form is not None, f"no form open on tab {t}"
+        self.world.close_form(p, t, save=True)
+        if form.holds()["name"] == "":
+            return  # the browser's validation: the form stays open
+        tab.form = None
+        if form.handle is None:
+            fields = form.holds()
+            handle = str(self.steps[-1].args.get("handle") or m.next_handle())
+            self._write(p, t, Write("create", handle, fields), sent)
+        else:
+            self._write(p, t, Write("update", form.handle, form.changes()), sent)
+
     def _id(self, handle: str) -> str:
         return self.model.handles[handle]
 
@@ -317,13 +471,12 @@ class Explorer:
         owner.tabs[tab] = fresh
         self._replayed(m.arrive(profile, tab), CARRIED)
 
-    def _answer_lost(self, p: str, t: str, write: Write) -> None:
+    def _answer_lost(self, p: str, t: str, write: Write, fault: str = "outage") -> None:
         """The write just sent was answered (applied or refused) and the answer lost as the
-        network went: the profile is offline and the tab holds the write, unconfirmed."""
+        network went (or the server was killed): the tab holds the write, unconfirmed."""
         m = self.model
         tab = m.tab(p, t)
-        m.profiles[p].offline = True
-        m.disconnect(p)
+        self._went_down(p, fault)
         write.applied = not tab.refusal_owed
         tab.refusal_owed = False  # the refusal did not reach the page
         tab.queued.append(write)
@@ -356,6 +509,7 @@ class Explorer:
         tab = m.tab(p, t)
         if write.kind == "update" and not write.changes:
             return  # nothing changed: nothing is sent
+        self.written = write
         if m.connected(p):
             if not self.world.tab(p, t).probe.wait_sent(sent):
                 raise self._diverge(
@@ -363,15 +517,23 @@ class Explorer:
                     "no write frame within 10 s",
                     "database",
                 )
-            tab.refusal_owed = m.apply(write) is not None
             self.sent_now = write
+            if self.fate in UNAPPLIED or self.deferred:
+                return  # the frame is lost with the fault: see _struck_write
+            broadcast = m.refusal(write, m.rows) is None  # a refused write has none
+            if self.fate == ("broadcast", "outage") and broadcast:  # readers go before it
+                for name in self.readers:
+                    m.profiles[name].offline = True
+                    m.disconnect(name)
+            tab.refusal_owed = m.apply(write) is not None
             self._cell(write, "refused by the server" if tab.refusal_owed else "online")
         else:
             tab.refusal_owed = False
             tab.queued.append(write)
             m.apply_locally(tab, write)
 
-    def _other_write(self, a: dict[str, Any]) -> None:
+    def _other_request(self, a: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+        """(kind, member id, protocol body) of another user's write."""
         m, spans = self.model, self.model.calendar
         kind, handle, changes = a["kind"], a["handle"], dict(a.get("changes") or {})
         body = {k: v for k, v in changes.items() if k not in ("first", "last")}
@@ -379,16 +541,25 @@ class Explorer:
             body["startPeriod"] = spans[changes["first"]].start.isoformat()
             last = changes.get("last")
             body["endPeriod"] = None if last is None else spans[last].end.isoformat()
-        staff_id = None if kind == "create" else m.handles[handle]
         if kind == "create":
             body.setdefault("department", "")
+        return kind, None if kind == "create" else m.handles[handle], body
+
+    def _other_write(self, a: dict[str, Any], answer: WireFrame | None = None) -> None:
+        """Another user's write through the protocol (`answer`: already made, in a fault's
+        window), applied to the model."""
+        m = self.model
+        kind, handle, changes = a["kind"], a["handle"], dict(a.get("changes") or {})
+        _, staff_id, body = self._other_request(a)
+        if kind == "create":
             changes |= {"department": body["department"], "status": "active"}
         # another user's write meets an edit waiting offline
         for waiting in (w for w in m.waiting() if w.handle == handle):
             same = kind == "delete" or bool(set(waiting.changes) & set(changes))
             condition = "concurrent, same field" if same else "concurrent, different fields"
             self._cell(Write(kind, handle, changes) if kind == "delete" else waiting, condition)
-        answer = self.world.other_write(kind, staff_id, body)
+        if answer is None:
+            answer = self.world.other_write(kind, staff_id, body)
         refused = m.apply(Write(kind, handle, changes))
         if (answer["type"] == "ERROR") != (refused is not None):
             raise self._diverge(
@@ -415,6 +586,8 @@ class Explorer:
             "loaded": t.loaded,
             "period": t.period,
             "rows": sorted(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows),
+            # an open form keeps what the user typed (the other fields are not judged)
+            "form": None if t.form is None else {k: _shown(v) for k, v in t.form.typed.items()},
         }
 
     def _check_tab(self, p: Profile, t: Tab, timeout_s: float) -> None:
@@ -496,11 +669,17 @@ def _span(row: Row, m: Model) -> list[int]:
     return [s.index for s in m.calendar if row.in_period(s.index)]
 
 
+def _shown(value: Any) -> str:
+    """A form field's value as its control holds it (a period by index, "" for no end)."""
+    return "" if value is None else str(value)
+
+
 def _brief(exp: dict[str, Any]) -> str:
     state = "connected" if exp["connected"] else "disconnected"
     rows = f"{len(exp['rows'])} rows" if exp["loaded"] else "no data yet"
     refusal = "shown" if exp["refusal"] else "not shown"
-    return f"{state}, {exp['pending']} pending, refusal {refusal}, {rows}"
+    form = "no form open" if exp["form"] is None else f"the form open holding {exp['form']}"
+    return f"{state}, {exp['pending']} pending, refusal {refusal}, {rows}, {form}"
 
 
 def _difference(exp: dict[str, Any], shown: dict[str, Any]) -> str:
@@ -508,7 +687,8 @@ def _difference(exp: dict[str, Any], shown: dict[str, Any]) -> str:
         f"badge {shown['badge']!r}, {shown['pending']} pending,"
         f" refusal {'shown' if shown['refusal'] else 'not shown'},"
         f" period {shown['period']} {'ready' if shown['ready'] else 'not ready'},"
-        f" {shown['openSockets']} open sockets"
+        f" {shown['openSockets']} open sockets",
+        "no form open" if shown["form"] is None else f"the form holding {shown['form']}",
     ]
     if exp["loaded"]:
         missing = sorted(set(exp["rows"]) - set(shown["rows"]))

@@ -18,7 +18,7 @@ from hypothesis.stateful import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from e2e.explore.explorer import WRITE_ACTIONS, Divergence, Explorer
+from e2e.explore.explorer import FAULTS, WRITE_ACTIONS, Divergence, Explorer
 from e2e.explore.model import STATUSES, TEXT_FIELDS
 from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
@@ -33,7 +33,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
-    "drop_while_saving": 2,
+    "save_under_fault": 3, "resync_fault": 1, "linger": 3,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -59,7 +59,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.wrote: set[str] = set()  # profiles whose tabs wrote since they were opened
             self.broken = False  # a step of this example broke a promise
             self.only: tuple[str, str] | None = None  # the tab a composite action acts in
-            self.saving_as_it_drops = False
+            self.striking: dict[str, Any] | None = None  # the fault a composite write meets
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
@@ -80,13 +80,19 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 session.failed(self.explorer, exc)
                 raise
 
-        def tabs(self, *, writable: bool = False, loaded: bool = False) -> list[tuple[str, str]]:
+        def tabs(
+            self, *, writable: bool = False, loaded: bool = False, forms: bool = False
+        ) -> list[tuple[str, str]]:
+            """Tabs a user can act in (`forms`: those with a form open, else those without:
+            a form covers the page)."""
             if self.only is not None:
                 return [self.only]
             found = []
             holder = self.m.queue_holder()
             for p, t in self.m.tabs():
                 if loaded and not t.usable:
+                    continue
+                if (t.form is not None) != forms:
                     continue
                 if (
                     writable
@@ -161,32 +167,141 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if m.queue_holder():
                 return []
             return [
-                (p, t)
-                for p, t in self.tabs(writable=True, loaded=True)
-                if m.connected(p) and len(m.profiles[p].tabs) == 1
+                (p.name, t.name)
+                for p, t in m.tabs()
+                if t.usable and m.connected(p.name) and len(p.tabs) == 1
             ]
 
-        def in_flight(self, p: str, data: st.DataObject) -> dict[str, bool]:
-            """Sometimes a write's answer is lost as the network goes (applied, never
-            confirmed); always for the user who saves as the network drops."""
-            if self.saving_as_it_drops:
-                return {"answer_lost": True}
-            if not any(p == q for q, _ in self.flight_tabs()):
-                return {}
-            # scattered like the action (Hypothesis' many zeros would make it rare)
-            drawn = data.draw(st.integers(0, 2**20), label="answer lost")
-            return {"answer_lost": scatter(drawn, len(self.explorer.steps)) % 3 == 0}
+        def strikes(self, p: str, t: str) -> list[tuple[str, str]]:
+            """The (moment, fault) pairs a write of this tab can meet now. A fault that
+            leaves the write waiting (an outage, a kill) needs a tab whose write the model
+            can keep in flight; a lost broadcast needs another profile's tabs to miss it
+            (a kill there would race the writer's answer)."""
+            m = self.m
+            if not m.connected(p):
+                return []
+            faults = FAULTS if session.server_actions else ("cut", "outage")
+            queueing = (p, t) in self.flight_tabs()
+            readers = any(q != p and o.tabs and m.connected(q) for q, o in m.profiles.items())
+            found: list[tuple[str, str]] = []
+            for moment in ("before", "sent", "answered", "broadcast"):
+                for fault in faults:
+                    if moment == "broadcast":
+                        if readers and fault != "kill":
+                            found.append((moment, fault))
+                    elif fault in ("cut", "freeze") or queueing:
+                        found.append((moment, fault))
+            return found
 
-        def drop_while_saving(self, data: st.DataObject) -> None:
-            """A user saves as the network drops: the server applies the write and its
-            answer never arrives; the page shows it pending while offline."""
-            p, t = data.draw(st.sampled_from(self.flight_tabs()), label="tab")
-            kind = data.draw(st.sampled_from(("edit", "edit", "create", "move", "delete")))
-            self.only, self.saving_as_it_drops = (p, t), True
+        def in_flight(
+            self, p: str, t: str, handle: str | None, data: st.DataObject
+        ) -> dict[str, Any]:
+            """Sometimes a write meets a fault at one of its protocol moments; always in
+            `save_under_fault`. Inside a cut's window a colleague may write the member."""
+            possible = self.strikes(p, t)
+            if self.striking is None:
+                # scattered like the action (Hypothesis' many zeros would make it rare)
+                drawn = data.draw(st.integers(0, 2**20), label="fault")
+                if not possible or scatter(drawn, len(self.explorer.steps)) % 4:
+                    return {}
+                moment, fault = possible[scatter(drawn, 7) % len(possible)]
+                strike: dict[str, Any] = {"moment": moment, "fault": fault}
+            else:
+                strike = dict(self.striking)
+            window = strike["fault"] == "cut" and strike["moment"] != "before"
+            if window and handle is not None and data.draw(st.booleans(), label="colleague"):
+                strike["meanwhile"] = self.colleague(handle, data)
+            return {"strike": strike}
+
+        def save_under_fault(self, data: st.DataObject) -> None:
+            """A user saves as a fault strikes at a moment of the write: before the page
+            sends it, on its way, applied with its answer on the way back, or as its
+            broadcast goes to colleagues' tabs."""
+            online = [
+                (p, t) for p, t in self.tabs(writable=True, loaded=True) if self.strikes(p, t)
+            ]
+            p, t = data.draw(st.sampled_from(online), label="tab")
+            moment, fault = data.draw(st.sampled_from(self.strikes(p, t)), label="moment")
+            kinds = ["create"] + (
+                ["edit", "edit", "move", "delete"] if self.m.visible_handles(p, t) else []
+            )
+            kind = data.draw(st.sampled_from(kinds), label="write")
+            self.only, self.striking = (p, t), {"moment": moment, "fault": fault}
             try:
                 getattr(self, kind)(data)
             finally:
-                self.only, self.saving_as_it_drops = None, False
+                self.only, self.striking = None, None
+
+        def resync_fault(self, data: st.DataObject) -> None:
+            """A profile's sockets are cut, and a fault strikes as its tabs resync."""
+            m = self.m
+            choices = [
+                q for q, o in m.profiles.items()
+                if o.tabs and m.connected(q) and not any(t.queued for t in o.tabs.values())
+            ]  # fmt: skip
+            p = data.draw(st.sampled_from(choices), label="profile")
+            faults = FAULTS if session.server_actions else ("cut", "outage")
+            fault = data.draw(st.sampled_from(faults), label="fault")
+            self.do(Step("strike", p, args={"moment": "resync", "fault": fault}))
+
+        # -- a user who lingers over a form --------------------------------------------------
+        def linger(self, data: st.DataObject) -> None:
+            """Open a member's edit form, or the create form, and leave it open."""
+            members = self.visible()
+            tabs = self.tabs(writable=True, loaded=True)
+            if members and data.draw(st.integers(0, 3), label="form") > 0:
+                p, t, handle = data.draw(st.sampled_from(members), label="member")
+                self.do(Step("open_form", p, t, {"handle": handle}))
+            else:
+                p, t = data.draw(st.sampled_from(tabs), label="tab")
+                self.do(Step("open_form", p, t, {}))
+
+        def form_tabs(self) -> list[tuple[str, str]]:
+            return self.tabs(forms=True)
+
+        def type(self, data: st.DataObject) -> None:
+            """Type into an open form: text fields, the status, the periods."""
+            p, t = data.draw(st.sampled_from(self.form_tabs()), label="tab")
+            names = data.draw(
+                st.lists(
+                    st.sampled_from((*TEXT_FIELDS, "status", "periods")),
+                    min_size=1, max_size=3, unique=True,
+                ),
+                label="fields",
+            )  # fmt: skip
+            fields: dict[str, Any] = {}
+            for name in names:
+                if name == "periods":
+                    fields["first"] = data.draw(st.integers(0, small - 1), label="first")
+                    fields["last"] = data.draw(
+                        st.one_of(st.none(), st.integers(fields["first"], small - 1)),
+                        label="last",
+                    )
+                else:
+                    values = st.sampled_from(STATUSES) if name == "status" else text
+                    fields[name] = data.draw(values, label=name)
+            self.do(Step("type", p, t, {"fields": fields}))
+
+        def wait(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.form_tabs()), label="tab")
+            seconds = data.draw(st.sampled_from((0.5, 1.5, 4.0)), label="seconds")
+            self.do(Step("wait", p, t, {"seconds": seconds}))
+
+        def save_form(self, data: st.DataObject) -> None:
+            holder = self.m.queue_holder()
+            choices = [
+                (p, t) for p, t in self.form_tabs()
+                if self.m.connected(p) or holder in (None, (p, t))
+            ]  # fmt: skip
+            p, t = data.draw(st.sampled_from(choices), label="tab")
+            form = self.m.tab(p, t).form
+            args = {"handle": self.m.next_handle()} if form.handle is None else {}
+            args |= self.in_flight(p, t, form.handle, data)
+            self.do(Step("save_form", p, t, args))
+
+        def cancel_form(self, data: st.DataObject) -> None:
+            p, t = data.draw(st.sampled_from(self.form_tabs()), label="tab")
+            self.do(Step("cancel_form", p, t))
 
         # -- navigation ---------------------------------------------------------------------
         def go(self, data: st.DataObject) -> None:
@@ -225,14 +340,15 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 f: data.draw(st.sampled_from(STATUSES) if f == "status" else text, label=f)
                 for f in names
             }
-            args = {"handle": handle, "fields": fields, **self.in_flight(p, data)}
+            args = {"handle": handle, "fields": fields, **self.in_flight(p, t, handle, data)}
             self.do(Step("edit", p, t, args))
 
         def move(self, data: st.DataObject) -> None:
             p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
             first = data.draw(st.integers(0, small - 1), label="first")
             last = data.draw(st.one_of(st.none(), st.integers(first, small - 1)), label="last")
-            args = {"handle": handle, "first": first, "last": last, **self.in_flight(p, data)}
+            args = {"handle": handle, "first": first, "last": last}
+            args |= self.in_flight(p, t, handle, data)
             self.do(Step("move", p, t, args))
 
         def create(self, data: st.DataObject) -> None:
@@ -245,13 +361,13 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 "position": data.draw(text, label="position"),
                 "first": first,
                 "last": last,
-                **self.in_flight(p, data),
+                **self.in_flight(p, t, None, data),
             }
             self.do(Step("create", p, t, args))
 
         def delete(self, data: st.DataObject) -> None:
             p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
-            self.do(Step("delete", p, t, {"handle": handle, **self.in_flight(p, data)}))
+            self.do(Step("delete", p, t, {"handle": handle, **self.in_flight(p, t, handle, data)}))
 
         # -- the network ---------------------------------------------------------------------
         def offline(self, data: st.DataObject) -> None:
@@ -268,9 +384,33 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.do(Step("cut", data.draw(st.sampled_from(choices), label="profile")))
 
         # -- another user, through the protocol --------------------------------------------------
+        def colleague(self, handle: str, data: st.DataObject) -> dict[str, Any]:
+            """Another user's write of a member: an edit of one field, a move, a delete."""
+            kind = data.draw(st.sampled_from(("update", "update", "move", "delete")))
+            if kind == "update":
+                field = data.draw(st.sampled_from((*TEXT_FIELDS, "status")), label="field")
+                value = data.draw(st.sampled_from(STATUSES) if field == "status" else text)
+                changes: dict[str, Any] = {field: value}
+            elif kind == "move":
+                first = data.draw(st.integers(0, small - 1), label="first")
+                changes = {
+                    "first": first,
+                    "last": data.draw(
+                        st.one_of(st.none(), st.integers(first, small - 1)), label="last"
+                    ),
+                }
+            else:
+                changes = {}
+            return {
+                "kind": "update" if kind == "move" else kind,
+                "handle": handle,
+                "changes": changes,
+            }
+
         def other_write(self, data: st.DataObject) -> None:
-            kind = data.draw(st.sampled_from(("update", "update", "move", "delete", "create")))
-            if kind == "create":
+            """Another user, through the protocol: first the members whose edit waits
+            offline or whose form a user keeps open."""
+            if data.draw(st.integers(0, 4), label="create") == 0:
                 args = {
                     "kind": "create",
                     "handle": self.m.next_handle(),
@@ -283,28 +423,14 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 }
             else:
                 queued = [w.handle for w in self.m.waiting()]
+                open_forms = [t.form.handle for _, t in self.m.tabs() if t.form is not None]
                 mine = [h for h in self.server_rows() if h in queued]
-                handle = data.draw(st.sampled_from(mine or self.server_rows()), label="member")
+                lingered = [h for h in self.server_rows() if h in open_forms]
+                handle = data.draw(
+                    st.sampled_from(mine or lingered or self.server_rows()), label="member"
+                )
                 self.conflicts = bool(mine)
-                if kind == "update":
-                    field = data.draw(st.sampled_from((*TEXT_FIELDS, "status")), label="field")
-                    value = data.draw(st.sampled_from(STATUSES) if field == "status" else text)
-                    changes: dict[str, Any] = {field: value}
-                elif kind == "move":
-                    first = data.draw(st.integers(0, small - 1), label="first")
-                    changes = {
-                        "first": first,
-                        "last": data.draw(
-                            st.one_of(st.none(), st.integers(first, small - 1)), label="last"
-                        ),
-                    }
-                else:
-                    changes = {}
-                args = {
-                    "kind": "update" if kind == "move" else kind,
-                    "handle": handle,
-                    "changes": changes,
-                }
+                args = self.colleague(handle, data)
             self.do(Step("other_write", args=args))
 
         # -- the server (embedded app only) ---------------------------------------------------
@@ -331,15 +457,31 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 case "close_tab" | "crash":
                     return bool(m.tabs())
                 case "go" | "key":
-                    return periods > 1
-                case "burst" | "cut":
+                    return periods > 1 and bool(self.tabs())
+                case "burst":
+                    return periods > 1 and any(m.connected(p) for p, _ in self.tabs())
+                case "cut":
                     return periods > 1 and any(m.connected(p.name) for p in profiles)
                 case "edit" | "move" | "delete":
                     return bool(self.visible())
                 case "create":
                     return bool(self.tabs(writable=True, loaded=True))
-                case "drop_while_saving":
-                    return any(self.m.visible_handles(p, t) for p, t in self.flight_tabs())
+                case "save_under_fault":
+                    return any(self.strikes(p, t) for p, t in self.tabs(writable=True, loaded=True))
+                case "resync_fault":
+                    return any(
+                        o.tabs and m.connected(q) and not any(t.queued for t in o.tabs.values())
+                        for q, o in m.profiles.items()
+                    )
+                case "linger":
+                    return bool(self.tabs(writable=True, loaded=True))
+                case "type" | "wait" | "cancel_form":
+                    return bool(self.form_tabs())
+                case "save_form":
+                    holder = m.queue_holder()
+                    return any(
+                        m.connected(p) or holder in (None, (p, t)) for p, t in self.form_tabs()
+                    )
                 case "offline":
                     return any(not p.offline for p in profiles)
                 case "online":
@@ -359,6 +501,14 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 return ["open_tab"] * 6  # saved writes wait for the profile's next tab
             if self.conflicts:
                 return ["online"] * 6
+            if self.form_tabs():  # a user lingers over a form while colleagues write
+                return (
+                    ["other_write"] * 4
+                    + ["type"] * 3
+                    + ["wait"] * 2
+                    + ["save_form"] * 4
+                    + ["cancel_form"] * 2
+                )
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
@@ -402,6 +552,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             finally:
                 session.checks += explorer.checks
                 session.cells.update(explorer.cells)
+                session.moments.update(explorer.moments)
                 explorer.end()
                 session.judged(explorer)
             if not self.broken:

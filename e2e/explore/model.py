@@ -49,6 +49,33 @@ class Write:
     carried: bool = False  # its tab reloaded, closed or crashed while it waited
 
 
+# A form's fields as the user types them, and what each is in the model's rows.
+FORM_FIELDS = ("name", "position", "department", "status", "first", "last")
+NEW_MEMBER: dict[str, Any] = {
+    "name": "", "position": "", "department": "", "status": "active", "first": 0, "last": None,
+}  # fmt: skip
+
+
+@dataclass
+class Form:
+    """An open edit form (of `handle`) or create form (`handle` None) that the user lingers
+    over: what it showed when it opened, and what the user typed since."""
+
+    handle: str | None
+    opened: dict[str, Any]  # each field's value when the form opened
+    typed: dict[str, Any] = field(default_factory=dict)
+
+    def holds(self) -> dict[str, Any]:
+        return {**self.opened, **self.typed}
+
+    def changes(self) -> dict[str, Any]:
+        """What a save sends: for an edit, the fields the user changed from what the form
+        showed (the server keeps a colleague's value of any other); for a create, all."""
+        if self.handle is None:
+            return self.holds()
+        return {k: v for k, v in self.typed.items() if self.opened.get(k) != v}
+
+
 @dataclass
 class Tab:
     name: str
@@ -58,6 +85,7 @@ class Tab:
     refusal_owed: bool = False  # its last write was refused: the refusal must show
     loaded: bool = True  # a legacy tab moved while offline, or a page loaded offline: no data
     moved_offline: bool = False  # navigated while disconnected (whatever its mode)
+    form: Form | None = None  # a form the user keeps open
 
     @property
     def usable(self) -> bool:
@@ -137,6 +165,17 @@ class Model:
             w for _, t in self.tabs() for w in t.queued
         ]
 
+    def open_form(self, profile: str, tab: str, handle: str | None) -> Form:
+        """The user opens a member's edit form (or the create form) and lingers."""
+        t = self.tab(profile, tab)
+        opened = dict(NEW_MEMBER)
+        if handle is not None:
+            row = self._find(handle, self.holdings(profile, tab))
+            assert row is not None, f"{handle} is not shown on tab {tab}"
+            opened = {k: getattr(row, k) for k in FORM_FIELDS}
+        t.form = Form(handle, opened)
+        return t.form
+
     def row_of(self, handle: str) -> Row | None:
         if handle in self.unseen:
             return self.unseen[handle]
@@ -188,6 +227,11 @@ class Model:
                 return f"{name} longer than {self.text_limit} characters"
         if "name" in write.changes and not str(write.changes["name"]).strip():
             return "blank name"
+        if write.kind == "update" and target is not None:
+            first = write.changes.get("first", target.first)
+            last = write.changes.get("last", target.last)
+            if last is not None and last < first:  # a date the user kept meets a colleague's
+                return "end before start"
         return None
 
     def _find(self, handle: str, rows: dict[str, Row]) -> Row | None:
@@ -317,7 +361,8 @@ def operations(write: Write) -> list[str]:
     if write.kind != "update":
         return [write.kind]
     ops = [f"update {f}" for f in (*TEXT_FIELDS, "status") if f in write.changes]
-    return ops + (["move by dates"] if "first" in write.changes else [])
+    moved = "first" in write.changes or "last" in write.changes
+    return ops + (["move by dates"] if moved else [])
 
 
 def _carried(write: Write) -> Write:

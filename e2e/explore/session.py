@@ -19,7 +19,8 @@ from e2e.explore.world import World
 from e2e.harness.options import SuiteConfig
 from e2e.harness.target import Target
 
-TEXT_ACTIONS = ("edit", "create", "other_write")
+TEXT_ACTIONS = ("edit", "create", "other_write", "type")
+LINGER = ("open_form", "type", "wait", "save_form", "cancel_form")
 
 
 class BudgetSpent(BaseException):
@@ -51,6 +52,7 @@ class ExploreSession:
     actions: Counter[str] = field(default_factory=Counter)
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # coverage matrix
+    moments: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # the nemesis'
     server_left: list[dict[str, float]] = field(default_factory=list)  # per judged sequence
     failure: Failure | None = None
     stopped: str = ""  # why exploring ended before Hypothesis did: its budget
@@ -92,6 +94,9 @@ class ExploreSession:
         self.actions[step.action] += 1
         if step.args.get("answer_lost"):
             self.actions[f"{step.action} (answer lost)"] += 1
+        if strike := step.args.get("strike"):
+            colleague = " + colleague" if strike.get("meanwhile") else ""
+            self.actions[f"{step.action} ({strike['moment']} / {strike['fault']}{colleague})"] += 1
         if _holding(explorer, step):
             self.actions[f"{step.action} (holding writes)"] += 1
         if step.action in TEXT_ACTIONS:
@@ -145,11 +150,15 @@ class ExploreSession:
         kinds = ", ".join(f"{a} {n}" for a, n in self.actions.most_common())
         pairs = ", ".join(f"{a} x {k}" for a, k in sorted(self.pairs))
         cells = ", ".join(f"{o} / {c} {n}" for (o, c), n in sorted(self.cells.items()))
+        moments = ", ".join(f"{o} @ {m} / {f} {n}" for (o, m, f), n in sorted(self.moments.items()))
+        lingering = ", ".join(f"{a} {n}" for a, n in sorted(self.actions.items()) if a in LINGER)
         return (
             f"explored {self.examples} sequences, {self.steps} steps, {self.checks} checks"
             f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed})\n"
             f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}\n"
-            f"  coverage cells exercised ({len(self.cells)}): {cells}"
+            f"  coverage cells exercised ({len(self.cells)}): {cells}\n"
+            f"  (operation x moment x fault) cells reached ({len(self.moments)}): {moments}\n"
+            f"  lingering steps: {lingering or 'none'}"
         )
 
     def failure_report(self, replay: Path | None) -> str:

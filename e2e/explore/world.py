@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from e2e.harness.target import Target
 from e2e.harness.wire import Frame as WireFrame
 from e2e.pages.schedule_page import SchedulePage
 from e2e.probes import page_probe, sentinel
-from e2e.probes.faults import SocketControl
+from e2e.probes.faults import SocketControl, Strike
 from e2e.probes.page_probe import PageProbe
 
 # What the browser itself reports while the server or the network is away: not the app's.
@@ -48,6 +47,20 @@ class BrowserProfile:
     control: SocketControl
     tabs: dict[str, Tab] = field(default_factory=dict)
     opened: int = 0
+
+
+# The form's controls for the model's fields (periods by index).
+FORM_CONTROLS = {"first": "start-period", "last": "end-period"}
+
+
+def _control_value(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _field_value(name: str, held: str) -> Any:
+    if name in ("first", "last"):
+        return None if held == "" else int(held)
+    return held
 
 
 def with_origin(state: Any, origin: str, was: str = "{base}") -> dict[str, Any]:
@@ -206,6 +219,36 @@ class World:
     def delete(self, profile: str, tab: str, staff_id: str) -> None:
         self.tab(profile, tab).schedule.delete_staff(staff_id)
 
+    # -- a user who lingers over a form ----------------------------------------------------
+    def open_form(self, profile: str, tab: str, staff_id: str | None) -> None:
+        """Open a member's edit form (`staff_id`), or the create form, and leave it open."""
+        schedule = self.tab(profile, tab).schedule
+        if staff_id is None:
+            schedule.open_new_form()
+        else:
+            schedule.open_editor(staff_id)
+
+    def type(self, profile: str, tab: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Type into the open form (text, status, periods by index, None: no end); returns
+        what the fields then hold, in the same terms."""
+        typed = {FORM_CONTROLS.get(k, k): _control_value(v) for k, v in fields.items()}
+        held = self.tab(profile, tab).schedule.fill_form(typed)
+        back = {v: k for k, v in FORM_CONTROLS.items()}
+        return {back.get(k, k): _field_value(back.get(k, k), v) for k, v in held.items()}
+
+    def linger(self, profile: str, tab: str, seconds: float) -> None:
+        """The user thinks, the form open: the time is the action itself."""
+        self.tab(profile, tab).page.wait_for_timeout(seconds * 1000)
+
+    def close_form(self, profile: str, tab: str, save: bool) -> None:
+        """Save or cancel the open form (a save the browser's validation stops leaves it
+        open: the check judges it)."""
+        schedule = self.tab(profile, tab).schedule
+        if save:
+            schedule.submit_form()
+        else:
+            schedule.cancel_form()
+
     # -- faults --------------------------------------------------------------------------
     def offline(self, profile: str) -> None:
         self.profiles[profile].control.begin_outage()
@@ -216,13 +259,46 @@ class World:
     def cut(self, profile: str) -> None:
         self.profiles[profile].control.cut()
 
-    def losing_answer(self, profile: str) -> AbstractContextManager[None]:
-        """The next write of the profile reaches the server, its answer is lost and the
-        network goes with it (the write stays in flight until the profile is online)."""
-        return self.profiles[profile].control.losing_echo(then_outage=True)
+    def strike(self, profile: str, moment: str, fault: str, readers: list[str]) -> Strike:
+        """Arm a fault at a protocol moment of the profile's next write (or resync): on the
+        writer's sockets, and for a broadcast on the readers' (other profiles' tabs)."""
+        act = None
+        if fault == "kill":
+            act = self.target.require_app().kill
+        elif fault == "freeze":
+            act = self.target.require_app().freeze
+        strike = Strike(moment, fault, act)
+        self.profiles[profile].control.arm(strike, "writer")
+        for name in readers:
+            self.profiles[name].control.arm(strike, "reader")
+        return strike
 
-    def wait_answer_lost(self, profile: str) -> None:
-        self.profiles[profile].control.wait_echo_lost()
+    def wait_struck(self, profile: str, strike: Strike, readers: list[str]) -> None:
+        """Until the strike met its frame: for a broadcast lost in an outage, every reader
+        profile's (each is then offline)."""
+        control = self.profiles[profile].control
+        control.wait_struck(strike)
+        if strike.moment == "broadcast" and strike.fault == "outage":
+            for name in readers:
+                self.profiles[name].control.wait_outage()
+
+    def end_strike(self, strike: Strike, seconds: float) -> None:
+        """The strike is over: a frozen server thaws after `seconds` (events keep reaching
+        Playwright meanwhile) and what it held is delivered; every control disarmed."""
+        try:
+            if strike.fault == "freeze" and strike.struck:
+                self._hold(seconds)
+                self.target.require_app().thaw()
+        finally:
+            for p in self.profiles.values():
+                p.control.release(strike)
+                p.control.disarm()
+
+    def _hold(self, seconds: float) -> None:
+        some_page = next(t.page for p in self.profiles.values() for t in p.tabs.values())
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            some_page.wait_for_timeout(min(250.0, left * 1000))
 
     def kill(self) -> None:
         self.target.require_app().kill()
@@ -234,11 +310,7 @@ class World:
         app = self.target.require_app()
         app.freeze()
         try:
-            # the length of the freeze is the fault itself; events keep reaching Playwright
-            some_page = next(t.page for p in self.profiles.values() for t in p.tabs.values())
-            until = time.monotonic() + seconds
-            while (left := until - time.monotonic()) > 0:
-                some_page.wait_for_timeout(min(250.0, left * 1000))
+            self._hold(seconds)  # the length of the freeze is the fault itself
         finally:
             app.thaw()
 

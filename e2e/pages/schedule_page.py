@@ -183,9 +183,19 @@ class SchedulePage:
         return {int(p): str(v) for p, v in values}
 
     # -- editing ----------------------------------------------------------------------
-    def _open_editor(self, staff_id: str) -> None:
+    def open_editor(self, staff_id: str) -> None:
+        """Open a member's edit form (and leave it open)."""
         self._row_action(staff_id, "edit")
         self._wait(self.form, "visible", 10_000, f"the edit form of {staff_id} open")
+
+    def submit_form(self) -> None:
+        """Press Save on the open form and return: the form closes, or stays open when the
+        browser's validation stops the save (a required field left empty)."""
+        self.page.get_by_test_id("edit-save").click()
+
+    def cancel_form(self) -> None:
+        self.page.get_by_test_id("edit-cancel").click()
+        self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
 
     def _save(self, counted: bool = True) -> None:
         """Save the open form; with `counted`, return once the page has counted the write
@@ -206,8 +216,7 @@ class SchedulePage:
         """The name field's maxlength, if it has one (read with the form open or closed)."""
         self.open_new_form()
         raw = self.page.get_by_test_id("edit-name").get_attribute("maxlength")
-        self.page.get_by_test_id("edit-cancel").click()
-        self._wait(self.form, "hidden", 10_000, "the form closed after Cancel")
+        self.cancel_form()
         return int(raw) if raw and raw.isdigit() else None
 
     def open_new_form(self) -> None:
@@ -229,7 +238,7 @@ class SchedulePage:
     def begin_edit(self, staff_id: str, fields: dict[str, str]) -> dict[str, str]:
         """Open a member's form and change text fields (name, position, department) and the
         status, without saving (see `save_edit`). Returns what the fields hold."""
-        self._open_editor(staff_id)
+        self.open_editor(staff_id)
         return self.fill_form(fields)
 
     def save_edit(self, counted: bool = True) -> None:
@@ -243,7 +252,7 @@ class SchedulePage:
         self._save()
 
     def rename_staff(self, staff_id: str, name: str) -> None:
-        self._open_editor(staff_id)
+        self.open_editor(staff_id)
         self.page.get_by_test_id("edit-name").fill(name)
         self._save()
 
@@ -252,7 +261,7 @@ class SchedulePage:
     ) -> None:
         """Change the start and end so the member works from `first_period` to `last_period`
         (`counted=False`: the dates may be the ones it has, and nothing be sent)."""
-        self._open_editor(staff_id)
+        self.open_editor(staff_id)
         self.page.get_by_test_id("edit-start-period").select_option(str(first_period))
         end = "" if last_period is None else str(last_period)
         self.page.get_by_test_id("edit-end-period").select_option(end)

@@ -10,12 +10,41 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from playwright.sync_api import BrowserContext, Page, WebSocketRoute
 
 SOCKETS = re.compile(r".*/staff-sync.*")
 GOING_AWAY = 1001
 WRITES = frozenset({"STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE"})
+SYNCS = frozenset({"SYNC_ALL_PERIODS_RESPONSE", "SYNC_RESPONSE"})
+# The protocol's moments a fault can strike at, as a frame passes the suite: a write sent
+# and not yet applied, a write applied and its answer not yet at the page, the broadcast of
+# a write on its way to another profile's tabs, a resync's answer on its way to the page.
+MOMENTS = ("sent", "answered", "broadcast", "resync")
+# What the socket control itself does at the moment: cut the socket the frame travels on,
+# or begin an outage (every socket of the profile cut, new ones refused). A server fault
+# (kill, freeze) is the strike's `act`; a freeze holds the frame until `release`.
+NETWORK_FAULTS = ("cut", "outage")
+
+
+@dataclass
+class Strike:
+    """A fault struck once, as the first frame of its moment passes. One strike may be armed
+    on several profiles' controls: the writer's learns the write's request id as the page
+    sends it, the readers' then know its broadcast."""
+
+    moment: str
+    fault: str  # cut, outage, kill, freeze
+    act: Callable[[], None] | None = None  # the server fault, if any
+    request: str = ""  # the write's request id, once sent
+    struck: int = 0
+    held: list[tuple[str | bytes, WebSocketRoute]] = field(default_factory=list)
+
+    @property
+    def drops(self) -> bool:
+        """A frame the fault meets is lost, except in a freeze (it is only late)."""
+        return self.fault != "freeze"
 
 
 def _request_of(message: str | bytes) -> str:
@@ -66,6 +95,7 @@ class SocketControl:
         self.spoiled = 0
         self.awaited: set[str] = set()  # request ids of writes whose answer is to be lost
         self.echoes_lost = 0
+        self.strikes: list[tuple[Strike, str]] = []  # (strike, "writer" or "reader")
         context.route_web_socket(SOCKETS, self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
@@ -74,7 +104,7 @@ class SocketControl:
             return
         server = ws.connect_to_server()
         self.live.append((ws, server))
-        if self.held is not None or self.lose_echo or self.spoil:
+        if self.held is not None or self.lose_echo or self.spoil or self.strikes:
             self._relay(ws, server)
 
     def _relay(self, page_side: WebSocketRoute, server_side: WebSocketRoute) -> None:
@@ -97,9 +127,15 @@ class SocketControl:
                 self.spoil = False
                 self.spoiled += 1
                 message = invalid_write(message)
+            if kind in WRITES and not self._strike_sent(message, page_side, server_side):
+                return
             server_side.send(message)
 
         def to_page(message: str | bytes) -> None:
+            if self.refusing:  # an outage began as this frame travelled: it is lost
+                return
+            if self.strikes and not self._strike_received(message, page_side, server_side):
+                return
             if self.awaited and _request_of(message) in self.awaited:
                 self.awaited.discard(_request_of(message))
                 self.echoes_lost += 1
@@ -113,6 +149,93 @@ class SocketControl:
 
         page_side.on_message(to_server)
         server_side.on_message(to_page)
+
+    # -- faults at the protocol's moments -----------------------------------------------
+    def arm(self, strike: Strike, role: str = "writer") -> None:
+        """Strike at the moment's first frame through this profile's sockets (a reader waits
+        for the broadcast of the writer's request)."""
+        self.strikes.append((strike, role))
+        for page_side, server_side in self.live:
+            self._relay(page_side, server_side)
+
+    def disarm(self) -> None:
+        self.strikes.clear()
+
+    def _strike_sent(
+        self, message: str | bytes, page_side: WebSocketRoute, server_side: WebSocketRoute
+    ) -> bool:
+        """A write frame on its way to the server; returns whether it goes on."""
+        goes = True
+        for strike, role in self.strikes:
+            if role != "writer" or strike.struck:
+                continue
+            if strike.moment == "sent":
+                goes = goes and not strike.drops
+                self._fault(strike, page_side, server_side)
+            elif not strike.request:
+                strike.request = _request_of(message)
+        return goes
+
+    def _strike_received(
+        self, message: str | bytes, page_side: WebSocketRoute, server_side: WebSocketRoute
+    ) -> bool:
+        """A frame on its way to the page; returns whether it goes on now."""
+        kind = _type_of(message)
+        for strike, role in self.strikes:
+            if strike.moment == "resync":
+                met = kind in SYNCS and not strike.struck
+            elif strike.moment == "answered":
+                met = role == "writer" and not strike.struck and bool(strike.request)
+                met = met and _request_of(message) == strike.request
+            elif strike.moment == "broadcast":
+                # every tab of a reader profile loses the broadcast, however many
+                met = role == "reader" and bool(strike.request)
+                met = met and _request_of(message) == strike.request
+            else:
+                continue
+            if not met:
+                continue
+            if strike.drops:
+                # each reader socket meets a network fault; a server fault strikes once
+                if not strike.struck or strike.fault in NETWORK_FAULTS:
+                    self._fault(strike, page_side, server_side)
+                return False
+            strike.held.append((message, page_side))
+            if not strike.struck:
+                self._fault(strike, page_side, server_side)
+            return False
+        return True
+
+    def _fault(
+        self, strike: Strike, page_side: WebSocketRoute, server_side: WebSocketRoute
+    ) -> None:
+        strike.struck += 1
+        if strike.fault == "outage":
+            self.begin_outage()
+        elif strike.fault == "cut":
+            self._cut_one(page_side, server_side)
+        if strike.act is not None and strike.struck == 1:
+            strike.act()
+
+    def release(self, strike: Strike) -> None:
+        """Deliver what a freeze held, in order."""
+        for message, page_side in strike.held:
+            try:
+                page_side.send(message)
+            except Exception as exc:  # the page closed it meanwhile
+                if "closed" not in str(exc).lower():
+                    raise
+        strike.held.clear()
+
+    def wait_struck(self, strike: Strike, timeout_s: float = 10.0) -> None:
+        self._until(
+            lambda: strike.struck > 0,
+            timeout_s,
+            lambda: (
+                f"Expected the {strike.moment} moment within {timeout_s:.0f} s (a {strike.fault}"
+                " was to strike there); no such frame passed"
+            ),
+        )
 
     def cut(self) -> int:
         """Close every socket now, on both sides. Returns how many were cut."""
@@ -180,6 +303,13 @@ class SocketControl:
                 f"Expected the page to send a write within {timeout_s:.0f} s (its answer"
                 " was to be lost); none was answered"
             ),
+        )
+
+    def wait_outage(self, timeout_s: float = 10.0) -> None:
+        self._until(
+            lambda: self.refusing,
+            timeout_s,
+            lambda: f"Expected the outage's moment within {timeout_s:.0f} s; it never came",
         )
 
     def wait_refused_sent(self, timeout_s: float = 10.0) -> None:
