@@ -48,4 +48,8 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F38": ("server", "every connection starts a watchdog task that is never cancelled"),
     "F39": ("server", "every connection opens a trace file that is never closed"),
     "F40": ("client", "a write's repeated answer is applied over newer data (deleted rows return)"),
+    "F41": ("client", "a row from the server replaces the one held whatever its version"),
+    "F42": ("client", "a reconnect within 2 s of the drop skips the resync"),
+    "F43": ("client", "Save compares the form with the row as it is now, not as it opened"),
+    "F44": ("client", "writes arriving while a form is open are held, and dropped on Cancel"),
 }

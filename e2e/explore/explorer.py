@@ -45,10 +45,12 @@ BROKEN_BY = {
     "screen": (
         "F5", "F6", "F7", "F8", "F10", "F14", "F16", "F17", "F18", "F23", "F24", "F25",
         "F26", "F27", "F28", "F30", "F34", "F35", "F36", "F40",
+        "F41", "F42", "F43", "F44",
     ),
     "step": ("F5", "F6", "F7", "F8", "F13", "F16", "F25", "F26", "F30"),
     "database": (
         "F8", "F9", "F10", "F16", "F17", "F18", "F22", "F26", "F27", "F30", "F34", "F35", "F36",
+        "F43",
     ),
 
     "mode": ("F29",),
@@ -583,7 +585,9 @@ class Explorer:
             "connected": m.connected(p.name),
             "pending": len(t.queued),
             "refusal": t.refusal_owed,
-            "loaded": t.loaded,
+            # the rows behind an open form are judged once it closes (a client may hold
+            # back what arrives meanwhile, as long as it shows it then)
+            "loaded": t.loaded and t.form is None,
             "period": t.period,
             "rows": sorted(json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in rows),
             # an open form keeps what the user typed (the other fields are not judged)

@@ -50,6 +50,11 @@ CATALOGUE: dict[str, str] = {
     "F39": "the server keeps a file descriptor of every connection it ever had",
     # Classes of a fault at a protocol moment:
     "F40": "a write's answer repeated after a reconnect is shown over newer data",
+    "F41": "a write's answer repeated after a reconnect replaces a colleague's newer row",
+    "F42": "a write broadcast while a tab reconnects is never shown there (no resync)",
+    # Classes of a user who lingers over a form while colleagues write:
+    "F43": "a form saved after a colleague's edit overwrites the fields the user left alone",
+    "F44": "a colleague's write that arrives while a form is open is lost when it closes",
 }
 
 

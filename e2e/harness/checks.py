@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from playwright.sync_api import expect
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from e2e.harness.catalogue import explain
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.oracle import expected_members
+from e2e.harness.propagation import PROPAGATION_TIMEOUT_MS
 from e2e.harness.target import Target
 from e2e.harness.users import User
 from e2e.harness.wire import rows_by_id
@@ -154,3 +156,18 @@ def assert_refusal_handled(user: User) -> None:
         user.schedule.pending,
         explain("the refused edit no longer pending", "still pending", ("F14",), user.evidence),
     ).to_have_attribute("data-count", "0", timeout=10_000)
+
+
+def shows_cell(user: User, staff_id: str, column: str, text: str, defects: tuple[str, ...]) -> None:
+    """Until the member's row shows `text` in `column` (name, position, ...), exactly."""
+    expect(
+        user.schedule.row(staff_id).get_by_test_id(f"staff-{column}"),
+        explain(
+            f"{staff_id}'s {column} shown as {text!r}", "another value", defects, user.evidence
+        ),
+    ).to_have_text(text, timeout=PROPAGATION_TIMEOUT_MS, use_inner_text=False)
+
+
+def nonce() -> str:
+    """A short value that differs between runs, for names a test writes."""
+    return str(time.monotonic_ns() % 10**6)

@@ -281,6 +281,19 @@ class PageProbe:
             return False
         return True
 
+    def wait_received(self, text: str, timeout_ms: float = 10_000) -> bool:
+        """Whether a write frame holding `text` reaches the page (and its handler, which
+        runs in the same task) within the time."""
+        try:
+            self.page.wait_for_function(
+                "(t) => window.__ssProbe.received.some((r) => r.text.includes(t))",
+                arg=text,
+                timeout=timeout_ms,
+            )
+        except PlaywrightTimeout:
+            return False
+        return True
+
     def received(self) -> list[ReceivedWrite]:
         return [ReceivedWrite(r["at"], r["type"], r["text"]) for r in self._get("p.received")]
 

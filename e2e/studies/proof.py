@@ -42,6 +42,8 @@ AT_10 = ("--prefetch-rollout", "10")
 AT_50 = ("--prefetch-rollout", "50")
 ORDINARY = "test_ordinary_use.py"
 PAGE_LOADS = "test_page_loads.py"
+MOMENTS = "test_moments.py"
+LINGERING = "test_lingering.py"
 RESOURCES = "test_server_resources.py::test_closed_connections_should_leave_nothing_on_the_server"
 SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
@@ -176,6 +178,24 @@ MATRIX: dict[str, Catch] = {
             f"{ORDINARY}::test_a_repeated_answer_should_not_bring_back_a_member_deleted_meanwhile",
             EXPLORE,
         )
+    ),
+    "F41": Catch(
+        (f"{MOMENTS}::test_a_repeated_answer_should_not_replace_a_colleagues_newer_row", EXPLORE)
+    ),
+    "F42": Catch(
+        (
+            f"{MOMENTS}::test_a_broadcast_lost_in_a_short_drop_should_be_shown_after_the_reconnect",
+            EXPLORE,
+        )
+    ),
+    "F43": Catch(
+        (
+            f"{LINGERING}::test_a_form_saved_after_a_colleagues_edit_should_keep_the_fields_left_alone",
+            EXPLORE,
+        )
+    ),
+    "F44": Catch(
+        (f"{LINGERING}::test_a_colleagues_edit_should_show_after_the_form_is_cancelled", EXPLORE)
     ),
     # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
     "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),

@@ -318,6 +318,62 @@ const PATCHES = {
     app.older = () => false;
   },
 
+  // F41: a row the server sends replaces the one held whatever its version: a write's
+  // answer repeated after a reconnect (the frame of the first time) is shown over the
+  // newer row the resync brought, when a colleague wrote the member in the meantime.
+  F41(app) {
+    const store = app.store;
+    store.applyServerRow = (row, periods) => {
+      store.server.set(row.id, { row: { ...row }, periods: [...periods] });
+      store.place(row, periods);
+    };
+  },
+
+  // F42: a reconnect within 2 s of the drop skips the resync ("a blip: nothing can have
+  // been missed", as it looks on localhost). A write broadcast during the blip is lost.
+  F42(app) {
+    const onState = app.onState.bind(app);
+    const onReady = app.onReady.bind(app);
+    let droppedAt = null;
+    app.onState = (state) => {
+      if ((state === "reconnecting" || state === "offline") && droppedAt === null) droppedAt = Date.now();
+      onState(state);
+    };
+    app.onReady = (isReconnect) => {
+      const blip = isReconnect && droppedAt !== null && Date.now() - droppedAt < 2000;
+      droppedAt = null;
+      if (blip && app.mode === "prefetch") app.flushQueued();
+      else onReady(isReconnect);
+    };
+  },
+
+  // F43: Save compares the form with the member's row as it is now, not as the form showed
+  // it: a field the user left alone still holds the old value, differs from a colleague's
+  // newer one, and is sent, overwriting it.
+  F43(app) {
+    const changes = app.editor.changes.bind(app.editor);
+    app.editor.changes = (row) => changes(row ? app.store.displayedRow(row.id) || row : row);
+  },
+
+  // F44: while a form is open, writes from the server are held back so that the table
+  // does not move under the dialog; Save applies them, Cancel drops them.
+  F44(app) {
+    const onMessage = app.onMessage.bind(app);
+    const dialog = document.getElementById("edit-form");
+    const held = [];
+    app.onMessage = (frame) => {
+      if (dialog.open && ["STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE"].includes(frame.type)) {
+        held.push(frame);
+        return undefined;
+      }
+      return onMessage(frame);
+    };
+    dialog.addEventListener("close", () => {
+      const frames = held.splice(0);
+      if (dialog.returnValue === "save") for (const frame of frames) onMessage(frame);
+    });
+  },
+
   // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
   // (a name the server does not know), takes the ERROR, then asks again the old way. Every
   // legacy load and navigation costs an error frame; prefetch pages are untouched.
