@@ -33,7 +33,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
-    "save_under_fault": 3, "resync_fault": 1, "linger": 3,
+    "save_under_fault": 4, "resync_fault": 1, "linger": 3,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -184,13 +184,15 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             queueing = (p, t) in self.flight_tabs()
             readers = any(q != p and o.tabs and m.connected(q) for q, o in m.profiles.items())
             found: list[tuple[str, str]] = []
-            for moment in ("before", "sent", "answered", "broadcast"):
+            # the worst moments drawn most: an answer lost, a broadcast missed, a frame lost
+            for moment in ("answered",) * 3 + ("broadcast",) * 2 + ("sent",) * 2 + ("before",):
                 for fault in faults:
                     if moment == "broadcast":
-                        if readers and fault != "kill":
-                            found.append((moment, fault))
-                    elif fault in ("cut", "freeze") or queueing:
-                        found.append((moment, fault))
+                        ok = readers and fault != "kill"
+                    else:
+                        ok = fault in ("cut", "freeze") or queueing
+                    if ok:
+                        found += [(moment, fault)] * (2 if fault == "cut" else 1)
             return found
 
         def in_flight(
@@ -209,7 +211,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             else:
                 strike = dict(self.striking)
             window = strike["fault"] == "cut" and strike["moment"] != "before"
-            if window and handle is not None and data.draw(st.booleans(), label="colleague"):
+            colleague = data.draw(st.integers(0, 3), label="colleague") < 3
+            if window and handle is not None and colleague:
                 strike["meanwhile"] = self.colleague(handle, data)
             return {"strike": strike}
 
@@ -221,7 +224,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 (p, t) for p, t in self.tabs(writable=True, loaded=True) if self.strikes(p, t)
             ]
             p, t = data.draw(st.sampled_from(online), label="tab")
-            moment, fault = data.draw(st.sampled_from(self.strikes(p, t)), label="moment")
+            pairs = self.strikes(p, t)  # scattered: Hypothesis' zeros would pick one pair
+            drawn = data.draw(st.integers(0, 2**20), label="moment")
+            moment, fault = pairs[scatter(drawn, len(self.explorer.steps)) % len(pairs)]
             kinds = ["create"] + (
                 ["edit", "edit", "move", "delete"] if self.m.visible_handles(p, t) else []
             )
