@@ -190,3 +190,36 @@ def test_typed_text_should_cover_scripts_markup_and_the_limit() -> None:
     expected = {"markup", "cjk/hangul/kana", "right-to-left", "emoji", "combining marks"}
     assert expected <= kinds, f"missing {expected - kinds}"
     assert {100, 101} <= lengths
+
+
+def test_a_lingered_form_should_send_only_the_fields_the_user_changed() -> None:
+    m = model()
+    form = m.open_form("A", "1", "M1")
+    form.typed |= {"name": "Typed", "position": "Cook"}  # the position typed as it was
+    m.apply(Write("update", "M1", {"position": "Chef"}))  # a colleague, meanwhile
+    assert form.changes() == {"name": "Typed"}
+    create = m.open_form("A", "1", None)
+    create.typed["name"] = "New"
+    assert create.changes()["name"] == "New" and create.changes()["last"] is None
+
+
+def test_a_kept_date_meeting_a_colleagues_move_should_be_refused() -> None:
+    m = model()  # M1 in periods 0-1
+    m.apply(Write("update", "M1", {"first": 3, "last": 4}))  # a colleague moves it
+    assert m.apply(Write("update", "M1", {"last": 1})) == "end before start"
+
+
+def test_a_struck_write_should_say_its_moment_in_words() -> None:
+    colleague = {"kind": "update", "handle": "M1", "changes": {"position": "Chef"}}
+    step = Step(
+        "edit",
+        "A",
+        "1",
+        {
+            "handle": "M1",
+            "fields": {"name": "x"},
+            "strike": {"moment": "answered", "fault": "cut", "meanwhile": colleague},
+        },
+    )
+    assert "its answer lost on the way back, a cut" in step.words()
+    assert "in its window another user: update M1 position -> 'Chef'" in step.words()

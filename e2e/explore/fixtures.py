@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser
 
+from e2e.explore.explorer import FAULTS, MOMENTS
 from e2e.explore.session import ExploreSession
 from e2e.harness.options import SuiteConfig
 from e2e.harness.oracle import calendar_for_dataset
@@ -80,6 +82,12 @@ def record_exploration(config: pytest.Config, session: ExploreSession, measure: 
                 measure(metric, left[kind], "count")
     session.folder.mkdir(parents=True, exist_ok=True)
     (session.folder / "summary.txt").write_text(session.summary() + "\n", encoding="utf-8")
+    reached = [
+        {"operation": o, "moment": m, "fault": f, "steps": n}
+        for (o, m, f), n in sorted(session.moments.items())
+    ]
+    cells = {"moments": list(MOMENTS), "faults": list(FAULTS), "reached": reached}
+    (session.folder / "moments.json").write_text(json.dumps(cells, indent=1) + "\n")
     config.stash.setdefault(SUMMARY_KEY, []).append(session.summary())
 
 

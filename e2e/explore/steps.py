@@ -10,6 +10,13 @@ from typing import Any
 
 from e2e.explore.text import describe
 
+# Where a fault strikes a write, in words.
+STRUCK = {
+    "before": "as it is saved, before the page sends it",
+    "sent": "sent, then lost on its way",
+    "answered": "applied; its answer lost on the way back",
+    "broadcast": "applied; its broadcast lost on the way to the other profiles",
+}
 # Actions on the server itself, possible only when the suite runs the app.
 SERVER_ACTIONS = frozenset({"kill", "restart", "freeze"})
 
@@ -25,6 +32,12 @@ class Step:
         said = self._words()
         if self.args.get("answer_lost"):
             said += " (applied; its answer lost as the network goes)"
+        if strike := self.args.get("strike"):
+            said += f" ({STRUCK[strike['moment']]}, a {strike['fault']}"
+            if colleague := strike.get("meanwhile"):
+                said += f"; in its window another user: {colleague['kind']}"
+                said += f" {colleague['handle']} {_changes(colleague)}".rstrip()
+            said += ")"
         return said
 
     def _words(self) -> str:
@@ -65,6 +78,21 @@ class Step:
                 return f"{who}: {what.get(self.action, 'its sockets are cut')}"
             case "other_write":
                 return f"another user (protocol): {a['kind']} {a['handle']} {_changes(a)}".rstrip()
+            case "open_form":
+                form = f"the form of {a['handle']}" if a.get("handle") else "the create form"
+                return f"{who}: open {form} and leave it open"
+            case "type":
+                fields = ", ".join(f"{k} -> {describe(str(v))}" for k, v in a["fields"].items())
+                return f"{who}: type into the open form: {fields}"
+            case "wait":
+                return f"{who}: wait {a['seconds']} s, the form open"
+            case "save_form":
+                adding = f" (adding {a['handle']})" if "handle" in a else ""
+                return f"{who}: save the form{adding}"
+            case "cancel_form":
+                return f"{who}: cancel the form"
+            case "strike":
+                return f"{who}: its sockets are cut, and a {a['fault']} strikes as its tabs resync"
             case "kill":
                 return "server: kill -9"
             case "restart":
