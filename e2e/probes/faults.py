@@ -38,6 +38,7 @@ class Strike:
     fault: str  # cut, outage, kill, freeze
     act: Callable[[], None] | None = None  # the server fault, if any
     request: str = ""  # the write's request id, once sent
+    route: WebSocketRoute | None = None  # the socket it was sent on: its answer comes there
     struck: int = 0
     held: list[tuple[str | bytes, WebSocketRoute]] = field(default_factory=list)
 
@@ -88,7 +89,7 @@ class SocketControl:
         self.refusing = False
         self.page: Page | None = None
         self.held: list[tuple[str | bytes, WebSocketRoute]] | None = None  # while holding
-        self._relayed: set[int] = set()  # routes whose page frames pass through the suite
+        self._relayed: list[WebSocketRoute] = []  # routes whose frames pass through the suite
         self.lose_echo = False  # the answer to the page's next write is to be lost
         self.outage_after_echo = False  # and the network goes with it, until end_outage
         self.spoil = False  # the page's next write is to be made one the server refuses
@@ -111,9 +112,9 @@ class SocketControl:
         """From now on this socket's frames pass through the suite, which holds the page's
         write frames while `holding()` is on, loses the answer to one while `losing_echo()`
         is, and forwards everything else at once."""
-        if id(page_side) in self._relayed:
+        if any(r is page_side for r in self._relayed):  # by identity: ids are reused
             return
-        self._relayed.add(id(page_side))
+        self._relayed.append(page_side)
 
         def to_server(message: str | bytes) -> None:
             kind = _type_of(message)
@@ -173,7 +174,7 @@ class SocketControl:
                 goes = goes and not strike.drops
                 self._fault(strike, page_side, server_side)
             elif not strike.request:
-                strike.request = _request_of(message)
+                strike.request, strike.route = _request_of(message), page_side
         return goes
 
     def _strike_received(
@@ -185,7 +186,9 @@ class SocketControl:
             if strike.moment == "resync":
                 met = kind in SYNCS and not strike.struck
             elif strike.moment == "answered":
-                met = role == "writer" and not strike.struck and bool(strike.request)
+                # on the socket that sent it: a socket the page left, open on the server's
+                # side (a freeze outlived its patience), gets the broadcast too
+                met = role == "writer" and not strike.struck and strike.route is page_side
                 met = met and _request_of(message) == strike.request
             elif strike.moment == "broadcast":
                 # every tab of a reader profile loses the broadcast, however many
