@@ -185,33 +185,33 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             readers = any(q != p and o.tabs and m.connected(q) for q, o in m.profiles.items())
             found: list[tuple[str, str]] = []
             # the worst moments drawn most: an answer lost, a broadcast missed, a frame lost
-            for moment in ("answered",) * 3 + ("broadcast",) * 2 + ("sent",) * 2 + ("before",):
+            for moment in ("answered",) * 4 + ("broadcast",) * 2 + ("sent", "before"):
                 for fault in faults:
                     if moment == "broadcast":
                         ok = readers and fault != "kill"
                     else:
                         ok = fault in ("cut", "freeze") or queueing
                     if ok:
-                        found += [(moment, fault)] * (2 if fault == "cut" else 1)
+                        found += [(moment, fault)] * (3 if fault == "cut" else 1)
             return found
 
         def in_flight(
             self, p: str, t: str, handle: str | None, data: st.DataObject
         ) -> dict[str, Any]:
-            """Sometimes a write meets a fault at one of its protocol moments; always in
+            """A write in three meets a fault at one of its protocol moments; always in
             `save_under_fault`. Inside a cut's window a colleague may write the member."""
             possible = self.strikes(p, t)
             if self.striking is None:
                 # scattered like the action (Hypothesis' many zeros would make it rare)
                 drawn = data.draw(st.integers(0, 2**20), label="fault")
-                if not possible or scatter(drawn, len(self.explorer.steps)) % 4:
+                if not possible or scatter(drawn, len(self.explorer.steps)) % 3:
                     return {}
                 moment, fault = possible[scatter(drawn, 7) % len(possible)]
                 strike: dict[str, Any] = {"moment": moment, "fault": fault}
             else:
                 strike = dict(self.striking)
             window = strike["fault"] == "cut" and strike["moment"] != "before"
-            colleague = data.draw(st.integers(0, 3), label="colleague") < 3
+            colleague = data.draw(st.integers(0, 7), label="colleague") < 7
             if window and handle is not None and colleague:
                 strike["meanwhile"] = self.colleague(handle, data)
             return {"strike": strike}

@@ -24,6 +24,7 @@ from e2e.harness.metrics import MetricsRecorder, TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.target import Target, target_fixture
 from e2e.harness.users import User, make_user
+from e2e.probes.server_resources import LEFT_METRICS, Unreadable, read, settle
 from e2e.probes.stability import connected_ratio, error_counts
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
@@ -270,6 +271,42 @@ def _app_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
         app.thaw()
     else:
         app.restart()
+
+
+WARMED_KEY = pytest.StashKey[float | None]()  # the server process a module has warmed
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _server_kept_by_module(
+    request: pytest.FixtureRequest, metrics_recorder: MetricsRecorder
+) -> Iterator[None]:
+    """The server's connections, descriptors and tasks before a scenario module and once
+    its pages closed: what it kept of them is a sample of the `server.*_left` KPIs (not
+    judged when the module restarted the server: a new process has a new baseline, nor for
+    the first module, which warms it: SQLite opens its -wal and -shm files at the first
+    write)."""
+    here = [i for i in request.session.items if getattr(i, "module", None) is request.module]
+    if not any("target" in getattr(i, "fixturenames", ()) for i in here):
+        yield
+        return
+    target: Target = request.getfixturevalue("target")
+    try:
+        baseline = read(target.base_url, target.pid)
+    except Unreadable:
+        yield
+        return
+    yield
+    try:
+        now = settle(target.base_url, baseline, target.pid)
+    except Unreadable:
+        return
+    warm = request.session.stash.get(WARMED_KEY, None)
+    request.session.stash[WARMED_KEY] = now.started
+    if now.started != baseline.started or warm != now.started:
+        return
+    measure = TestMetrics(metrics_recorder, request.node.nodeid, tags={"scope": "module"})
+    for kind, left in now.left_over(baseline).items():
+        measure(LEFT_METRICS[kind], left, "count")
 
 
 @pytest.fixture(scope="session")
