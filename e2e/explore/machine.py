@@ -227,10 +227,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             pairs = self.strikes(p, t)  # scattered: Hypothesis' zeros would pick one pair
             drawn = data.draw(st.integers(0, 2**20), label="moment")
             moment, fault = pairs[scatter(drawn, len(self.explorer.steps)) % len(pairs)]
-            kinds = ["create"] + (
-                ["edit", "edit", "move", "delete"] if self.m.visible_handles(p, t) else []
-            )
-            kind = data.draw(st.sampled_from(kinds), label="write")
+            kinds = ["create"]
+            if self.m.visible_handles(p, t):
+                kinds += ["edit", "edit", "edit", "move", "delete"]
+            drawn = data.draw(st.integers(0, 2**20), label="write")  # scattered, as above
+            kind = kinds[scatter(drawn, len(self.explorer.steps) + 7) % len(kinds)]
             self.only, self.striking = (p, t), {"moment": moment, "fault": fault}
             try:
                 getattr(self, kind)(data)
