@@ -286,7 +286,11 @@ class Explorer:
             # a refused write has no broadcast: that moment never comes
             refused = self.sent_now is not None and m.tab(p, t).refusal_owed
             if self.sent_now is not None and not (refused and moment == "broadcast"):
-                w.wait_struck(p, strike, self.readers)
+                try:
+                    w.wait_struck(p, strike, self.readers)
+                except AssertionError as exc:  # the frame of that moment never came
+                    seen = str(exc)
+                    raise self._diverge(f"the write's {moment} moment", seen, "database") from None
         finally:
             w.end_strike(strike, FREEZE_S)
         write = self.sent_now
@@ -321,7 +325,14 @@ class Explorer:
         strike = self.world.strike(p, "resync", fault, [])
         try:
             self.world.cut(p)
-            self.world.wait_struck(p, strike, [])
+            try:
+                self.world.wait_struck(p, strike, [])
+            except AssertionError as exc:
+                raise self._diverge(
+                    f"profile {p}'s tabs to ask for the data again after the cut (a resync)",
+                    str(exc),
+                    "screen",
+                ) from None
         finally:
             self.world.end_strike(strike, FREEZE_S)
         if fault in ("outage", "kill"):
