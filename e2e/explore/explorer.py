@@ -271,6 +271,8 @@ class Explorer:
                 q for q, profile in m.profiles.items()
                 if q != p and profile.tabs and m.connected(q)
             ]  # fmt: skip
+            if not self.readers:  # a replay whose other profiles were deleted
+                raise ValueError("no other profile's tab to miss the broadcast")
         self.fate = (moment, fault)
         strike = w.strike(p, moment, fault, self.readers)
         meanwhile, answers = step.args["strike"].get("meanwhile"), []

@@ -39,7 +39,8 @@ class Strike:
     act: Callable[[], None] | None = None  # the server fault, if any
     request: str = ""  # the write's request id, once sent
     route: WebSocketRoute | None = None  # the socket it was sent on: its answer comes there
-    struck: int = 0
+    begun: bool = False  # the fault has begun (its Playwright calls let other events in)
+    struck: int = 0  # frames it met, counted once the fault (and its act) is done
     held: list[tuple[str | bytes, WebSocketRoute]] = field(default_factory=list)
 
     @property
@@ -168,7 +169,7 @@ class SocketControl:
         """A write frame on its way to the server; returns whether it goes on."""
         goes = True
         for strike, role in self.strikes:
-            if role != "writer" or strike.struck:
+            if role != "writer" or strike.begun:
                 continue
             if strike.moment == "sent":
                 goes = goes and not strike.drops
@@ -184,11 +185,11 @@ class SocketControl:
         kind = _type_of(message)
         for strike, role in self.strikes:
             if strike.moment == "resync":
-                met = kind in SYNCS and not strike.struck
+                met = kind in SYNCS and not strike.begun
             elif strike.moment == "answered":
                 # on the socket that sent it: a socket the page left, open on the server's
                 # side (a freeze outlived its patience), gets the broadcast too
-                met = role == "writer" and not strike.struck and strike.route is page_side
+                met = role == "writer" and not strike.begun and strike.route is page_side
                 met = met and _request_of(message) == strike.request
             elif strike.moment == "broadcast":
                 # every tab of a reader profile loses the broadcast, however many
@@ -200,11 +201,11 @@ class SocketControl:
                 continue
             if strike.drops:
                 # each reader socket meets a network fault; a server fault strikes once
-                if not strike.struck or strike.fault in NETWORK_FAULTS:
+                if not strike.begun or strike.fault in NETWORK_FAULTS:
                     self._fault(strike, page_side, server_side)
                 return False
             strike.held.append((message, page_side))
-            if not strike.struck:
+            if not strike.begun:
                 self._fault(strike, page_side, server_side)
             return False
         return True
@@ -212,13 +213,16 @@ class SocketControl:
     def _fault(
         self, strike: Strike, page_side: WebSocketRoute, server_side: WebSocketRoute
     ) -> None:
-        strike.struck += 1
+        first, strike.begun = not strike.begun, True
         if strike.fault == "outage":
             self.begin_outage()
         elif strike.fault == "cut":
             self._cut_one(page_side, server_side)
-        if strike.act is not None and strike.struck == 1:
+        if strike.act is not None and first:
             strike.act()
+        # counted last: closing a route lets the suite's main flow run on in the meantime,
+        # and what waits for the strike must find its act done
+        strike.struck += 1
 
     def release(self, strike: Strike) -> None:
         """Deliver what a freeze held, in order."""
