@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import replace
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
