@@ -33,7 +33,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
-    "save_under_fault": 4, "resync_fault": 1, "linger": 3,
+    "save_under_fault": 4, "resync_fault": 1, "linger": 5,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -512,13 +512,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.conflicts:
                 return ["online"] * 6
             if self.form_tabs():  # a user lingers over a form while colleagues write
-                return (
-                    ["other_write"] * 4
-                    + ["type"] * 3
-                    + ["wait"] * 2
-                    + ["save_form"] * 4
-                    + ["cancel_form"] * 2
-                )
+                lingering = ["type"] * 3 + ["wait"] * 2 + ["save_form"] * 3 + ["cancel_form"] * 3
+                return ["other_write"] * 5 + lingering
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
