@@ -512,8 +512,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.conflicts:
                 return ["online"] * 6
             if self.form_tabs():  # a user lingers over a form while colleagues write
-                lingering = ["type"] * 3 + ["wait"] * 2 + ["save_form"] * 3 + ["cancel_form"] * 3
-                return ["other_write"] * 5 + lingering
+                lingering = ["type"] * 6 + ["wait"] * 3 + ["save_form"] * 8 + ["cancel_form"] * 8
+                return ["other_write"] * 10 + lingering
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
