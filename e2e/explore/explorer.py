@@ -240,8 +240,7 @@ class Explorer:
                 self._act(step, sent)
             finally:
                 if strike["fault"] == "freeze":
-                    w._hold(FREEZE_S)
-                    w.target.require_app().thaw()
+                    w.thaw_after(FREEZE_S)
             self._moment(self.written, "before", strike["fault"])
         else:
             self._struck_write(step, sent, strike["moment"], strike["fault"])
@@ -264,7 +263,7 @@ class Explorer:
             w.target.require_app().freeze()
 
     def _struck_write(self, step: Step, sent: int, moment: str, fault: str) -> None:
-        """The write of `step`, with a fault at its moment (see faults.MOMENTS)."""
+        """The write of `step`, with a fault at its moment (see faults.Strike)."""
         m, w, p, t = self.model, self.world, step.profile, step.tab
         if moment == "broadcast":
             self.readers = [

@@ -287,12 +287,16 @@ class World:
         Playwright meanwhile) and what it held is delivered; every control disarmed."""
         try:
             if strike.fault == "freeze" and strike.struck:
-                self._hold(seconds)
-                self.target.require_app().thaw()
+                self.thaw_after(seconds)
         finally:
             for p in self.profiles.values():
                 p.control.release(strike)
                 p.control.disarm()
+
+    def thaw_after(self, seconds: float) -> None:
+        """The frozen server runs again after `seconds` (the freeze's length is the fault)."""
+        self._hold(seconds)
+        self.target.require_app().thaw()
 
     def _hold(self, seconds: float) -> None:
         some_page = next(t.page for p in self.profiles.values() for t in p.tabs.values())

@@ -18,10 +18,9 @@ SOCKETS = re.compile(r".*/staff-sync.*")
 GOING_AWAY = 1001
 WRITES = frozenset({"STAFF_UPDATE", "STAFF_CREATE", "STAFF_DELETE"})
 SYNCS = frozenset({"SYNC_ALL_PERIODS_RESPONSE", "SYNC_RESPONSE"})
-# The protocol's moments a fault can strike at, as a frame passes the suite: a write sent
-# and not yet applied, a write applied and its answer not yet at the page, the broadcast of
-# a write on its way to another profile's tabs, a resync's answer on its way to the page.
-MOMENTS = ("sent", "answered", "broadcast", "resync")
+# A strike's moment, as a frame passes the suite: "sent" (a write not yet applied),
+# "answered" (applied, its answer not yet at the page), "broadcast" (on its way to another
+# profile's tabs), "resync" (a resync's answer on its way to the page).
 # What the socket control itself does at the moment: cut the socket the frame travels on,
 # or begin an outage (every socket of the profile cut, new ones refused). A server fault
 # (kill, freeze) is the strike's `act`; a freeze holds the frame until `release`.
