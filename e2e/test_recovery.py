@@ -234,10 +234,11 @@ def test_cut_socket_should_reconnect_and_resync(
     for cut in range(CUTS):
         theirs = member_in(target, period, 2 + cut)
         name = f"While Cut {cut} {time.monotonic_ns() % 10**6}"
+        known = len(user.probe.sockets())
         assert control.cut() == 1, explain(
             "one socket to cut", user.probe.describe(), ("F1", "F13"), user.evidence
         )
-        cut_in_page = user.probe.now()
+        cut_in_page = user.probe.closed_at(known, RECONNECT_TIMEOUT_MS, ("F3",), user.evidence)
         with target.wire() as other:
             other.update(theirs, {"name": name})
         written[theirs] = {"name": name}
@@ -337,6 +338,7 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
         "department": f"Dept {nonce}",
         "status": other_status(before.get("status")),
     }
+    known = len(user.probe.sockets())
     with control.losing_echo():
         if operation == "create":
             user.schedule.create_staff(name, "Runner", period, None)
@@ -346,8 +348,8 @@ def test_write_whose_echo_is_lost_should_be_applied_once(
             user.schedule.move_staff(staff_id, far, far)
         else:
             user.schedule.delete_staff(staff_id)
-        cut_in_page = user.probe.now()
         control.wait_echo_lost()
+    cut_in_page = user.probe.closed_at(known, RECONNECT_TIMEOUT_MS, ("F3",), user.evidence)
     record_reconnect(
         user, cut_in_page, measure, "echo-lost", ("F3",), suite_config.reconnect_limit_ms
     )

@@ -129,8 +129,9 @@ def test_browser_figures_should_hold_under_load(
         loaded = measure.tagged(load="yes", load_users=users)
         scenarios(writer, reader, target, loaded, "busy")
         assert writer.control is not None
-        cut_in_page = writer.probe.now()
+        known = len(writer.probe.sockets())
         writer.control.cut()
+        cut_in_page = writer.probe.closed_at(known, 30_000, ("F3",), writer.evidence)
         writer.probe.wait_reconnected(cut_in_page, 30_000, ("F3",), writer.evidence)
         at = writer.probe.connected_after(cut_in_page)
         if at is not None:

@@ -220,6 +220,16 @@ class PageProbe:
             evidence,
         )
 
+    def closed_at(
+        self, first: int, timeout_ms: float, defects: tuple[str, ...], evidence: str
+    ) -> float:
+        """Page time at which the last of the page's first `first` sockets closed, once they
+        all have: the moment a fault struck in a route handler, which may come and go (the
+        client reconnecting) before the suite's next call returns."""
+        self.wait_closed(first, timeout_ms, defects, evidence)
+        closed = [s.closed_at for s in self.sockets()[:first] if s.closed_at is not None]
+        return max(closed)
+
     def unsettled_within(self, window_ms: float) -> bool:
         """Whether, within the window, the page has other than one open socket or its badge
         says other than connected."""
