@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from e2e.explore.model import Model, Profile, Row, Tab, Write, operations, row_from_server
+from e2e.explore.model import Form, Model, Profile, Row, Tab, Write, operations, row_from_server
 from e2e.explore.steps import Step, numbered
 from e2e.explore.world import World
 from e2e.harness.catalogue import explain
@@ -404,14 +404,15 @@ class Explorer:
                 w.open_form(p, t, None if handle is None else self._id(handle))
                 m.open_form(p, t, handle)
             case "type":
-                form = m.tab(p, t).form
-                assert form is not None, f"no form open on tab {t}"
+                form = self._open_form(p, t)
                 form.typed |= w.type(p, t, a["fields"])
             case "wait":
+                self._open_form(p, t)
                 w.linger(p, t, float(a["seconds"]))
             case "save_form":
                 self._save_form(p, t, sent)
             case "cancel_form":
+                self._open_form(p, t)
                 w.close_form(p, t, save=False)
                 m.tab(p, t).form = None
             case "offline":
@@ -443,13 +444,18 @@ class Explorer:
             case _:
                 raise ValueError(f"unknown step {step.action!r}")
 
+    def _open_form(self, p: str, t: str) -> Form:
+        form = self.model.tab(p, t).form
+        if form is None:  # a replay whose step that opened it was deleted
+            raise ValueError(f"no form open on profile {p} tab {t}")
+        return form
+
     def _save_form(self, p: str, t: str, sent: int) -> None:
         """Save the form the user lingered over: the fields changed from what it showed
         win, the others keep what colleagues wrote meanwhile; an empty name is stopped by
         the form itself (it stays open, nothing is sent)."""
         m, tab = self.model, self.model.tab(p, t)
-        form = tab.form
-        assert form is not None, f"no form open on tab {t}"
+        form = self._open_form(p, t)
         self.world.close_form(p, t, save=True)
         if form.holds()["name"] == "":
             return  # the browser's validation: the form stays open
@@ -582,6 +588,21 @@ class Explorer:
                 f"its answer {str(answer)[:300]}",
                 "database",
             )
+        if refused is None and kind != "create":
+            self._seen_by_lingerers(handle, answer)
+
+    def _seen_by_lingerers(self, handle: str, answer: WireFrame) -> None:
+        """A user lingering over this member's form sees the colleague's write arrive before
+        going on (they save or cancel seconds later, not within the same millisecond): each
+        connected tab with the form open has received its broadcast before the next step. A
+        tab that never receives it waits no longer than a check and is judged as usual."""
+        request = answer.get("requestId") or (answer.get("payload") or {}).get("requestId")
+        if not request:
+            return
+        for p, t in self.model.tabs():
+            if t.form is None or t.form.handle != handle or not self.model.connected(p.name):
+                continue
+            self.world.tab(p.name, t.name).probe.wait_received(str(request), QUIET_S * 1000)
 
     # -- the promises ---------------------------------------------------------------------------
     def check(self, timeout_s: float = QUIET_S) -> None:

@@ -1,11 +1,14 @@
 """Hypothesis' rules over the model: a rule is one user action, a precondition says when it
-makes sense, and every step is followed by the explorer's check of every promise. A failing
-sequence shrinks to a short one, which the session keeps as a replay."""
+makes sense, and every step is followed by the explorer's check of every promise. The first
+failing sequence is shrunk by deleting steps while a replay still breaks the same promise
+(`minimise`), and the session keeps the shortest as a replay."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from random import Random
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as with_seed
@@ -24,6 +27,7 @@ from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
 from e2e.explore.text import typed_text
 
+T = TypeVar("T")
 SMALL_WORLD = 5  # periods the members live in (0..4), so that users meet often
 PROFILES = ("A", "B", "C")
 TABS_PER_PROFILE = 3
@@ -33,7 +37,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
-    "save_under_fault": 4, "resync_fault": 1, "linger": 5,
+    "save_under_fault": 4, "resync_fault": 1, "linger": 7,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -58,15 +62,27 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.conflicts = False  # another user wrote a member whose edit waits offline
             self.wrote: set[str] = set()  # profiles whose tabs wrote since they were opened
             self.broken = False  # a step of this example broke a promise
+            self.overtaken: set[tuple[str, str]] = set()  # tabs whose open form a colleague
+            # wrote the member of since it opened
             self.only: tuple[str, str] | None = None  # the tab a composite action acts in
             self.striking: dict[str, Any] | None = None  # the fault a composite write meets
             # Which moment and fault a write meets varies between sequences even where
             # Hypothesis draws the same numbers (its zeros repeat one choice in every
             # example); a failure is kept as its steps, so replays do not depend on it.
-            self.salt = int(self.explorer.nonce, 16)
+            self.salt = session.salted()
             self.explorer.begin()
 
         # -- helpers ----------------------------------------------------------------------
+        def scattered(self, drawn: int, offset: int) -> int:
+            """A drawn number scattered with the example's salt and the step's index (and
+            `offset`, one per kind of choice): Hypothesis draws 0 most, and unscattered its
+            zeros would make the same choice at every step of every example."""
+            return scatter(drawn + self.salt, len(self.explorer.steps) + offset)
+
+        def pick(self, data: st.DataObject, options: Sequence[T], label: str, offset: int) -> T:
+            drawn = data.draw(st.integers(0, 2**20), label=label)
+            return options[self.scattered(drawn, offset) % len(options)]
+
         @property
         def m(self) -> Any:
             return self.explorer.model
@@ -83,6 +99,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 self.broken = True
                 session.failed(self.explorer, exc)
                 raise
+            self.overtaken &= set(self.form_tabs())  # a form closed (or its tab) is done
 
         def tabs(
             self, *, writable: bool = False, loaded: bool = False, forms: bool = False
@@ -208,7 +225,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.striking is None:
                 # scattered like the action (Hypothesis' many zeros would make it rare)
                 drawn = data.draw(st.integers(0, 2**20), label="fault")
-                if not possible or scatter(drawn + self.salt, len(self.explorer.steps)) % 3:
+                if not possible or self.scattered(drawn, 0) % 3:
                     return {}
                 moment, fault = possible[scatter(drawn + self.salt, 7) % len(possible)]
                 strike: dict[str, Any] = {"moment": moment, "fault": fault}
@@ -230,12 +247,12 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             p, t = data.draw(st.sampled_from(online), label="tab")
             pairs = self.strikes(p, t)  # scattered: Hypothesis' zeros would pick one pair
             drawn = data.draw(st.integers(0, 2**20), label="moment")
-            moment, fault = pairs[scatter(drawn + self.salt, len(self.explorer.steps)) % len(pairs)]
+            moment, fault = pairs[self.scattered(drawn, 0) % len(pairs)]
             kinds = ["create"]
             if self.m.visible_handles(p, t):
                 kinds += ["edit", "edit", "edit", "move", "delete"]
             drawn = data.draw(st.integers(0, 2**20), label="write")  # scattered, as above
-            kind = kinds[scatter(drawn + self.salt, len(self.explorer.steps) + 7) % len(kinds)]
+            kind = kinds[self.scattered(drawn, 7) % len(kinds)]
             self.only, self.striking = (p, t), {"moment": moment, "fault": fault}
             try:
                 getattr(self, kind)(data)
@@ -259,8 +276,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             """Open a member's edit form, or the create form, and leave it open."""
             members = self.visible()
             tabs = self.tabs(writable=True, loaded=True)
-            if members and data.draw(st.integers(0, 3), label="form") > 0:
-                p, t, handle = data.draw(st.sampled_from(members), label="member")
+            of_member: bool = self.pick(data, (False, True, True, True), "form", 19)
+            if members and of_member:
+                p, t, handle = self.pick(data, members, "member", 23)
                 self.do(Step("open_form", p, t, {"handle": handle}))
             else:
                 p, t = data.draw(st.sampled_from(tabs), label="tab")
@@ -272,13 +290,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         def type(self, data: st.DataObject) -> None:
             """Type into an open form: text fields, the status, the periods."""
             p, t = data.draw(st.sampled_from(self.form_tabs()), label="tab")
-            names = data.draw(
-                st.lists(
-                    st.sampled_from((*TEXT_FIELDS, "status", "periods")),
-                    min_size=1, max_size=3, unique=True,
-                ),
-                label="fields",
-            )  # fmt: skip
+            typed = (*TEXT_FIELDS, "status", "periods")
+            drawn = data.draw(st.integers(0, 2**20), label="fields")
+            names = Random(self.scattered(drawn, 11)).sample(typed, 1 + drawn % 3)
             fields: dict[str, Any] = {}
             for name in names:
                 if name == "periods":
@@ -294,7 +308,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         def wait(self, data: st.DataObject) -> None:
             p, t = data.draw(st.sampled_from(self.form_tabs()), label="tab")
-            seconds = data.draw(st.sampled_from((0.5, 1.5, 4.0)), label="seconds")
+            seconds = self.pick(data, (0.5, 1.5, 4.0), "seconds", 29)
             self.do(Step("wait", p, t, {"seconds": seconds}))
 
         def save_form(self, data: st.DataObject) -> None:
@@ -339,12 +353,10 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         # -- writes through the screen -----------------------------------------------------------
         def edit(self, data: st.DataObject) -> None:
-            p, t, handle = data.draw(st.sampled_from(self.visible(offline_first=True)))
-            names = data.draw(
-                st.lists(
-                    st.sampled_from((*TEXT_FIELDS, "status")), min_size=1, max_size=3, unique=True
-                ),
-                label="fields",
+            p, t, handle = self.pick(data, self.visible(offline_first=True), "member", 23)
+            drawn = data.draw(st.integers(0, 2**20), label="fields")
+            names = Random(self.scattered(drawn, 11)).sample(
+                (*TEXT_FIELDS, "status"), 1 + drawn % 3
             )
             fields = {
                 f: data.draw(st.sampled_from(STATUSES) if f == "status" else text, label=f)
@@ -354,7 +366,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.do(Step("edit", p, t, args))
 
         def move(self, data: st.DataObject) -> None:
-            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            p, t, handle = self.pick(data, self.visible(), "member", 23)
             first = data.draw(st.integers(0, small - 1), label="first")
             last = data.draw(st.one_of(st.none(), st.integers(first, small - 1)), label="last")
             args = {"handle": handle, "first": first, "last": last}
@@ -376,7 +388,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             self.do(Step("create", p, t, args))
 
         def delete(self, data: st.DataObject) -> None:
-            p, t, handle = data.draw(st.sampled_from(self.visible()), label="member")
+            p, t, handle = self.pick(data, self.visible(), "member", 23)
             self.do(Step("delete", p, t, {"handle": handle, **self.in_flight(p, t, handle, data)}))
 
         # -- the network ---------------------------------------------------------------------
@@ -396,9 +408,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         # -- another user, through the protocol --------------------------------------------------
         def colleague(self, handle: str, data: st.DataObject) -> dict[str, Any]:
             """Another user's write of a member: an edit of one field, a move, a delete."""
-            kind = data.draw(st.sampled_from(("update", "update", "move", "delete")))
+            kind = self.pick(data, ("update", "update", "move", "delete"), "kind", 13)
             if kind == "update":
-                field = data.draw(st.sampled_from((*TEXT_FIELDS, "status")), label="field")
+                field = self.pick(data, (*TEXT_FIELDS, "status"), "field", 17)
                 value = data.draw(st.sampled_from(STATUSES) if field == "status" else text)
                 changes: dict[str, Any] = {field: value}
             elif kind == "move":
@@ -420,7 +432,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         def other_write(self, data: st.DataObject) -> None:
             """Another user, through the protocol: first the members whose edit waits
             offline or whose form a user keeps open."""
-            if data.draw(st.integers(0, 4), label="create") == 0:
+            if self.pick(data, (True, False, False, False, False), "create", 31):
                 args = {
                     "kind": "create",
                     "handle": self.m.next_handle(),
@@ -436,10 +448,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 open_forms = [t.form.handle for _, t in self.m.tabs() if t.form is not None]
                 mine = [h for h in self.server_rows() if h in queued]
                 lingered = [h for h in self.server_rows() if h in open_forms]
-                handle = data.draw(
-                    st.sampled_from(mine or lingered or self.server_rows()), label="member"
-                )
+                handle = self.pick(data, mine or lingered or self.server_rows(), "member", 23)
                 self.conflicts = bool(mine)
+                self.overtaken |= {
+                    (p.name, t.name) for p, t in self.m.tabs() if t.form and t.form.handle == handle
+                }
                 args = self.colleague(handle, data)
             self.do(Step("other_write", args=args))
 
@@ -511,9 +524,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 return ["open_tab"] * 6  # saved writes wait for the profile's next tab
             if self.conflicts:
                 return ["online"] * 6
-            if self.form_tabs():  # a user lingers over a form while colleagues write
-                lingering = ["type"] * 6 + ["wait"] * 3 + ["save_form"] * 8 + ["cancel_form"] * 8
-                return ["other_write"] * 10 + lingering
+            if forms := self.form_tabs():  # a user lingers over a form while colleagues write
+                if self.overtaken & set(forms):  # and then closes it
+                    return ["save_form"] * 20 + ["cancel_form"] * 12 + ["type"] * 4
+                lingering = ["type"] * 6 + ["wait"] * 2 + ["save_form"] * 8 + ["cancel_form"] * 6
+                return ["other_write"] * 28 + lingering
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
@@ -533,7 +548,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             # number is scattered with the step's index, so that a run of zeros is a varied
             # sequence of actions, each still drawn by its weight
             drawn = data.draw(st.integers(0, 2**20), label="action")
-            action = choices[scatter(drawn, len(self.explorer.steps)) % len(choices)]
+            action = choices[self.scattered(drawn, 0) % len(choices)]
             getattr(self, action)(data)
 
         def come_back(self) -> None:
@@ -617,15 +632,32 @@ def minimise(session: ExploreSession) -> None:
     session.failure = kept
 
 
+REDRAWS = 8  # replays begun again because the target gave a profile another mode
+
+
+class Redrawn(Exception):
+    """A replay's profile got another mode than in the failing run: not a fair try."""
+
+
 def _attempt(
     session: ExploreSession, steps: list[Step], like: Failure, tries: int
 ) -> Failure | None:
     """Replay `steps` up to `tries` times; the first failure that breaks the promise `like`
-    broke, else None (it passed, broke another promise, or a step no longer makes sense)."""
-    for _ in range(tries):
-        found, senseless = _replay_once(session, steps, like)
+    broke, else None (it passed, broke another promise, or a step no longer makes sense).
+    A try whose profiles the target puts in other modes than the failing run's is begun
+    again (the deployment draws each new profile's mode; a failure may need the one drawn)."""
+    redraws = 0
+    while tries > 0:
+        try:
+            found, senseless = _replay_once(session, steps, like)
+        except Redrawn:
+            redraws += 1
+            if redraws > REDRAWS:
+                return None
+            continue
         if found is not None or senseless:
             return found
+        tries -= 1
     return None
 
 
@@ -638,6 +670,10 @@ def _replay_once(
         explorer.begin()
         for step in steps:
             explorer.step(step)
+            if step.action == "open_profile":
+                drawn = explorer.model.profiles[step.profile].mode
+                if drawn and like.modes.get(step.profile, drawn) != drawn:
+                    raise Redrawn(step.profile)
     except Divergence as exc:
         if exc.promise != like.promise:
             return None, False
@@ -664,7 +700,7 @@ def _run(machine: type[RuleBasedStateMachine]) -> None:
             stateful_step_count=STEPS_PER_SEQUENCE,
             deadline=None,
             database=None,
-            phases=(Phase.generate, Phase.shrink),
+            phases=(Phase.generate,),  # shrunk by `minimise`, step by step
             suppress_health_check=list(HealthCheck),
             print_blob=False,
             report_multiple_bugs=False,

@@ -36,6 +36,7 @@ class Failure:
     identities: dict[str, dict[str, Any]]  # each profile's storage when first opened
     promise: str  # which promise broke (explorer.BROKEN_BY)
     replays: str = ""  # "fails again" once a replay of exactly these steps failed too
+    modes: dict[str, str] = field(default_factory=dict)  # each profile's, as the target drew it
 
 
 @dataclass
@@ -55,6 +56,7 @@ class ExploreSession:
     moments: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # the nemesis'
     server_left: list[dict[str, float]] = field(default_factory=list)  # per judged sequence
     failure: Failure | None = None
+    salt: int = 0  # the current example's, kept from the first failure on (see salted)
     stopped: str = ""  # why exploring ended before Hypothesis did: its budget
 
     @property
@@ -69,25 +71,33 @@ class ExploreSession:
         """Before a new example: stop when exploring, or shrinking a failure, is over."""
         now = time.monotonic()
         if self.failed_at is not None:
-            if now > self.shrink_deadline(hypothesis=True):
+            if now > self.shrink_deadline():
                 self.stopped = "shrinking"
         elif now - self.started > self.config.explore_seconds:
             self.stopped = "exploring"
         if self.stopped:
             raise BudgetSpent(self.stopped)
 
-    def shrink_deadline(self, hypothesis: bool = False) -> float:
-        """Hypothesis shrinks for the first half of the shrinking budget; deleting whole
-        steps from its result (machine.minimise) takes the rest."""
+    def shrink_deadline(self) -> float:
+        """The end of shrinking a failure: deleting whole steps (machine.minimise). Not
+        Hypothesis' own shrinking: the machine scatters each drawn number with the step's
+        index, so that a draw shrunk or deleted changes every later choice."""
         assert self.failed_at is not None
-        share = 0.5 if hypothesis else 1.0
-        return self.failed_at + share * self.config.explore_shrink_seconds
+        return self.failed_at + self.config.explore_shrink_seconds
 
     def explorer(self, identities: dict[str, dict[str, Any]] | None = None) -> Explorer:
         model = Model(self.target.calendar or [], self.config.text_limit)
         world = World(self.browser, self.context_args, self.target)
         self.examples += 1
         return Explorer(world, model, self.target, identities)
+
+    def salted(self) -> int:
+        """What the machine mixes into each choice it scatters: new for every example while
+        exploring (so that Hypothesis' many zero draws still make different sequences), then
+        the failing example's."""
+        if self.failed_at is None:  # from the seed, so that a seed explores the same way
+            self.salt = (self.config.explore_seed * 1_000_003 + self.examples) % 2**32
+        return self.salt
 
     def count(self, explorer: Explorer, step: Step) -> None:
         self.steps += 1
@@ -123,8 +133,9 @@ class ExploreSession:
         """A failure of `explorer`'s steps, with each tab's evidence kept."""
         evidence = explorer.world.keep_evidence(self.folder / "failure")
         promise = getattr(error, "promise", type(error).__name__)
+        modes = {name: p.mode for name, p in explorer.model.profiles.items() if p.mode}
         return Failure(
-            list(explorer.steps), str(error), evidence, explorer.identities, promise, replays
+            list(explorer.steps), str(error), evidence, explorer.identities, promise, replays, modes
         )
 
     def write_replay(self) -> Path | None:
