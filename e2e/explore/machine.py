@@ -26,6 +26,7 @@ from e2e.explore.model import STATUSES, TEXT_FIELDS
 from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
 from e2e.explore.text import typed_text
+from e2e.pages.schedule_page import PageExpectation
 
 T = TypeVar("T")
 SMALL_WORLD = 5  # periods the members live in (0..4), so that users meet often
@@ -606,10 +607,10 @@ def minimise(session: ExploreSession) -> None:
     """Replay the shortest failing sequence, then delete steps while a replay still breaks
     the same promise, until the shrinking budget is spent: first runs of steps (half the
     sequence, then a quarter, down to two), then single steps, the latest first. Each
-    replay has profiles of its own, as Hypothesis' examples do (a profile's storage could
-    otherwise carry what an earlier replay left: a cache, an id the server remembers), and
-    a single step is kept when two tries do not fail without it (the deployment draws each
-    new profile's mode)."""
+    replay opens its profiles as the failing run first had them (their storage as it was
+    after their first page load, so the deployment gives each the same mode, as the replay
+    a developer runs does), never with what an earlier replay left; a single step is kept
+    when two tries do not fail without it."""
     failure = session.failure
     assert failure is not None
     deadline = session.shrink_deadline()
@@ -632,7 +633,7 @@ def minimise(session: ExploreSession) -> None:
     session.failure = kept
 
 
-REDRAWS = 8  # replays begun again because the target gave a profile another mode
+REDRAWS = 4  # replays begun again because the target gave a profile another mode anyway
 
 
 class Redrawn(Exception):
@@ -661,14 +662,28 @@ def _attempt(
     return None
 
 
+# what a user can do in a tab whose form is open (the form covers the rest of the page)
+OVER_A_FORM = {"type", "wait", "save_form", "cancel_form", "reload", "close_tab", "crash"}
+
+
+def _feasible(explorer: Explorer, step: Step) -> bool:
+    """Whether a step of a shortened replay can still be taken: not a click behind a form
+    left open by a deleted step."""
+    profile = explorer.model.profiles.get(step.profile)
+    tab = profile.tabs.get(step.tab) if profile is not None and step.tab else None
+    return tab is None or tab.form is None or step.action in OVER_A_FORM
+
+
 def _replay_once(
     session: ExploreSession, steps: list[Step], like: Failure
 ) -> tuple[Failure | None, bool]:
     """(the failure, if `steps` broke the same promise; whether a step made no sense)."""
-    explorer = session.explorer()
+    explorer = session.explorer(like.identities)
     try:
         explorer.begin()
         for step in steps:
+            if not _feasible(explorer, step):
+                return None, True
             explorer.step(step)
             if step.action == "open_profile":
                 drawn = explorer.model.profiles[step.profile].mode
@@ -678,7 +693,7 @@ def _replay_once(
         if exc.promise != like.promise:
             return None, False
         return session.kept(explorer, exc, "yes"), False
-    except (KeyError, IndexError, ValueError, PlaywrightError):
+    except (KeyError, IndexError, ValueError, PlaywrightError, PageExpectation):
         return None, True  # a step that needs what a deleted step made
     finally:
         session.checks += explorer.checks
