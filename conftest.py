@@ -11,4 +11,6 @@ pytest_plugins = ["e2e.harness.plugin", "e2e.explore.fixtures"]
 
 @pytest.fixture(scope="session")
 def base_url(target: Target) -> str:
-    return target.base_url
+    """Where pages reach the target: through the conditions' relay when they shape the
+    network (the suite's own protocol clients use `target.base_url`)."""
+    return target.page_url

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from e2e.conditions.room import Room
 from e2e.harness.catalogue import explain
 from e2e.harness.checks import assert_persisted
 from e2e.harness.metrics import TestMetrics
@@ -197,12 +198,13 @@ def test_a_user_should_keep_the_mode_the_deployment_gave(
     browser_context_args: dict[str, Any],
     explore_target: Target,
     suite_config: SuiteConfig,
+    room: Room,
 ) -> None:
     """Opened as the deployment assigns users (no ?mode=), a user keeps one mode across
     reloads and a second tab of the same profile (the embedded app is part-way through
     the rollout: --explore-rollout)."""
-    args = {**browser_context_args, "base_url": explore_target.base_url}
-    user = make_user(lambda: browser.new_context(**args), "rollout", "", False)
+    args = {**browser_context_args, "base_url": explore_target.page_url}
+    user = make_user(lambda: room.new_context(browser, **args), "rollout", "", False)
     try:
         modes = loaded_modes(user)
     finally:

@@ -277,6 +277,50 @@ def test_long_outage_should_not_make_the_client_give_up(
     outage_round(open_user, target, seconds, measure, "long-outage", limit)
 
 
+@pytest.mark.deploy
+@pytest.mark.restarts_server
+@pytest.mark.fault
+@pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
+def test_deploy_length_outage_should_bring_every_tab_back_by_itself(
+    open_user: OpenUser, target: Target, suite_config: SuiteConfig, measure: TestMetrics
+) -> None:
+    """The server is down as long as a deploy takes (--deploy-seconds, 75 s by default:
+    longer than any client's backoff ramp). Every tab comes back by itself within the
+    reconnect limit of the server's return, resyncs, and sends what was typed meanwhile. A
+    client that gives up on the way (the plan reports a "15-second timeout triggers
+    permanent disconnection") fails here, however well it does in 20 s outages."""
+    app = target.require_app()
+    writer, control = with_control(open_user)
+    reader = open_user("B")
+    period = writer.schedule.current_period()
+    mine = member_in(target, period, 1)
+    name = f"Typed During Deploy {time.monotonic_ns() % 10**6}"
+    app.kill()
+    down = time.monotonic()
+    for user in (writer, reader):
+        wait_state(user, "reconnecting")
+    writer.schedule.rename_staff(mine, name)
+    control.hold(until=down + suite_config.deploy_seconds)
+    back = {user.name: user.probe.now() for user in (writer, reader)}  # before the restart
+    app.restart()
+    # from the restart command: the app's own start-up is added to the limit
+    limit = suite_config.reconnect_limit_ms + app.ready_s * 1000
+    for user in (writer, reader):
+        record_reconnect(user, back[user.name], measure, "deploy", ("F3", "F45"), limit)
+    wait_confirmed(writer)
+    assert_persisted(writer, target, {mine: {"name": name}}, measure, ("F8", "F45"))
+    expect(
+        reader.schedule.name_cell(mine),
+        explain(
+            "the edit typed during the deploy shown in the other user's tab",
+            "the old name",
+            ("F7", "F45"),
+            reader.evidence,
+        ),
+    ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
+    assert_one_socket(writer, whole_life=False)
+
+
 def assert_moved(user: User, target: Target, staff_id: str, into: int, out_of: int) -> None:
     """The server places the member in `into` and no longer in `out_of`; the page agrees."""
     truth = target.truth()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from e2e.conditions.room import Room
 from e2e.harness.catalogue import explain
 from e2e.harness.checks import assert_no_console_errors, assert_one_socket, assert_shows_truth
 from e2e.harness.metrics import TestMetrics
@@ -98,12 +99,13 @@ def rollout(
     browser_context_args: dict[str, Any],
     target: Target,
     suite_config: SuiteConfig,
+    room: Room,
 ) -> Iterator[Rollout]:
-    args = {**browser_context_args, "base_url": target.base_url}
+    args = {**browser_context_args, "base_url": target.page_url}
     opened: list[Assigned] = []
 
     def draw() -> Assigned:
-        context = browser.new_context(**args)
+        context = room.new_context(browser, **args)
         control = SocketControl(context)  # routing first: the probe's wrapper is outermost
         page_probe.install(context)
         sentinel.install(context)

@@ -52,4 +52,5 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F42": ("client", "a reconnect within 2 s of the drop skips the resync"),
     "F43": ("client", "Save compares the form with the row as it is now, not as it opened"),
     "F44": ("client", "writes arriving while a form is open are held, and dropped on Cancel"),
+    "F45": ("client", "the client gives up after 30 s without a connection"),
 }

@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser
 
+from e2e.conditions.room import Room
 from e2e.explore.explorer import FAULTS, MOMENTS
 from e2e.explore.session import ExploreSession
 from e2e.harness.options import SuiteConfig
-from e2e.harness.oracle import calendar_for_dataset
-from e2e.harness.target import Target, start_embedded
+from e2e.harness.target import Target, embedded_target, start_embedded
 from e2e.probes.server_resources import LEFT_METRICS
 
 
 @pytest.fixture(scope="session")
-def explore_target(suite_config: SuiteConfig, target: Target) -> Iterator[Target]:
+def explore_target(suite_config: SuiteConfig, target: Target, room: Room) -> Iterator[Target]:
     """On the embedded target, an app of the exploration's own (its users create, delete,
     kill and restart freely) that assigns modes as a deployment part-way through the
     rollout does; a deployment (--base-url) is explored as it is."""
@@ -31,9 +31,7 @@ def explore_target(suite_config: SuiteConfig, target: Target) -> Iterator[Target
         **{"prefetch-rollout": str(suite_config.explore_rollout)},
     )
     try:
-        yield Target(
-            app.base_url, app, calendar_for_dataset(suite_config.dataset, suite_config.periods)
-        )
+        yield embedded_target(suite_config, app, room)
     finally:
         if app.proc is not None and app.proc.poll() is None:
             app.thaw()
@@ -46,13 +44,14 @@ def explore_session(
     browser_context_args: dict[str, Any],
     suite_config: SuiteConfig,
     explore_target: Target,
+    room: Room,
 ) -> ExploreSession:
     if explore_target.calendar is None:
         pytest.skip(
             "the target publishes no calendar (/config.json): the model cannot tell which"
             " period a member belongs to"
         )
-    return ExploreSession(browser, browser_context_args, explore_target, suite_config)
+    return ExploreSession(browser, browser_context_args, explore_target, suite_config, room)
 
 
 SUMMARY_KEY = pytest.StashKey[list[str]]()

@@ -38,7 +38,7 @@ WEIGHTS = {
     "edit": 6, "reload": 3, "other_write": 3, "go": 3, "online": 3, "offline": 4, "create": 2,
     "move": 2, "open_tab": 2, "key": 1, "delete": 1, "cut": 1, "close_tab": 1,
     "open_profile": 1, "burst": 1, "server": 1, "crash": 1, "restart_browser": 1,
-    "save_under_fault": 4, "resync_fault": 1, "linger": 7,
+    "save_under_fault": 6, "resync_fault": 1, "linger": 7,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
 
@@ -207,7 +207,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             readers = any(q != p and o.tabs and m.connected(q) for q, o in m.profiles.items())
             found: list[tuple[str, str]] = []
             # the worst moments drawn most: an answer lost, a broadcast missed, a frame lost
-            for moment in ("answered",) * 4 + ("broadcast",) * 2 + ("sent", "before"):
+            for moment in ("answered",) * 6 + ("broadcast",) * 2 + ("sent", "before"):
                 for fault in faults:
                     if moment == "broadcast":
                         ok = readers and fault != "kill"
@@ -251,7 +251,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             moment, fault = pairs[self.scattered(drawn, 0) % len(pairs)]
             kinds = ["create"]
             if self.m.visible_handles(p, t):
-                kinds += ["edit", "edit", "edit", "move", "delete"]
+                kinds += ["edit"] * 5 + ["move", "delete"]
             drawn = data.draw(st.integers(0, 2**20), label="write")  # scattered, as above
             kind = kinds[self.scattered(drawn, 7) % len(kinds)]
             self.only, self.striking = (p, t), {"moment": moment, "fault": fault}

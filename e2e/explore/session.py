@@ -11,6 +11,7 @@ from typing import Any
 
 from playwright.sync_api import Browser
 
+from e2e.conditions.room import Room
 from e2e.explore.explorer import Explorer
 from e2e.explore.model import Model
 from e2e.explore.steps import Step, numbered, save
@@ -45,6 +46,7 @@ class ExploreSession:
     context_args: dict[str, Any]
     target: Target
     config: SuiteConfig
+    room: Room
     started: float = field(default_factory=time.monotonic)
     failed_at: float | None = None
     examples: int = 0
@@ -87,7 +89,7 @@ class ExploreSession:
 
     def explorer(self, identities: dict[str, dict[str, Any]] | None = None) -> Explorer:
         model = Model(self.target.calendar or [], self.config.text_limit)
-        world = World(self.browser, self.context_args, self.target)
+        world = World(self.browser, self.context_args, self.target, self.room)
         self.examples += 1
         return Explorer(world, model, self.target, identities)
 

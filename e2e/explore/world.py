@@ -12,6 +12,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Frame, Page
 
+from e2e.conditions.room import Room
 from e2e.harness.leaving import leave
 from e2e.harness.pacing import Pacer
 from e2e.harness.target import Target
@@ -71,10 +72,13 @@ def with_origin(state: Any, origin: str, was: str = "{base}") -> dict[str, Any]:
 
 
 class World:
-    def __init__(self, browser: Browser, context_args: dict[str, Any], target: Target) -> None:
+    def __init__(
+        self, browser: Browser, context_args: dict[str, Any], target: Target, room: Room
+    ) -> None:
         self.browser = browser
-        self.context_args = {**context_args, "base_url": target.base_url}
+        self.context_args = {**context_args, "base_url": target.page_url}
         self.target = target
+        self.room = room
         self.profiles: dict[str, BrowserProfile] = {}
 
     # -- profiles and tabs ---------------------------------------------------------------
@@ -85,8 +89,8 @@ class World:
         this profile left (so that the deployment recognises the same user)."""
         args = dict(self.context_args)
         if identity is not None:
-            args["storage_state"] = with_origin(identity, self.target.base_url)
-        context = self.browser.new_context(**args)
+            args["storage_state"] = with_origin(identity, self.target.page_url)
+        context = self.room.new_context(self.browser, **args)
         control = SocketControl(context)  # routing first: the probe's wrapper is outermost
         control.refusing = offline
         page_probe.install(context)
@@ -177,7 +181,7 @@ class World:
     def identity(self, profile: str) -> dict[str, Any]:
         """What the profile's browser keeps (cookies, local storage), origins as `{base}`."""
         state = dict(self.profiles[profile].context.storage_state())
-        return with_origin(state, "{base}", self.target.base_url)
+        return with_origin(state, "{base}", self.target.page_url)
 
     def mode(self, profile: str, tab: str) -> str:
         shown = self.tab(profile, tab).page.get_by_test_id("app-mode").get_attribute("data-mode")

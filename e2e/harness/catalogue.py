@@ -55,6 +55,8 @@ CATALOGUE: dict[str, str] = {
     # Classes of a user who lingers over a form while colleagues write:
     "F43": "a form saved after a colleague's edit overwrites the fields the user left alone",
     "F44": "a colleague's write that arrives while a form is open is lost when it closes",
+    # Classes seen only under the conditions users have:
+    "F45": "the client gives up in an outage as long as a deploy (a patience tuned on short ones)",
 }
 
 

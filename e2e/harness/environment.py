@@ -20,6 +20,7 @@ class RunFacts:
     dataset: dict[str, int] = field(default_factory=dict)
     browser: str | None = None
     selection: dict[str, Any] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # what the figures were taken under
 
 
 def snapshot(suite: SuiteConfig, facts: RunFacts) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def snapshot(suite: SuiteConfig, facts: RunFacts) -> dict[str, Any]:
             "client": facts.health.get("client"),
             "baseUrl": facts.base_url,
         }
+    if facts.conditions:
+        env["conditions"] = facts.conditions
     if facts.dataset:
         env["dataset"] = facts.dataset
     if facts.browser:

@@ -17,6 +17,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext
 
+from e2e.conditions.room import Room
 from e2e.harness.app_process import AppProcess
 from e2e.harness.options import SuiteConfig
 from e2e.harness.target import Target, start_embedded
@@ -45,17 +46,18 @@ def watch_idle(
     context_args: dict[str, Any],
     config: SuiteConfig,
     target: Target,
+    room: Room,
 ) -> Iterator[IdleWatch]:
     app: AppProcess | None = None
-    base_url = target.base_url
+    page_url = target.page_url
     evidence = os.path.relpath(config.run_dir)
     if target.app is not None:
         app = start_embedded(config, config.run_dir / "idle-app")
-        base_url = app.base_url
+        page_url = room.front(app.base_url)
         evidence = os.path.relpath(app.log_path)
 
     def new_context() -> BrowserContext:
-        return browser.new_context(**{**context_args, "base_url": base_url})
+        return room.new_context(browser, **{**context_args, "base_url": page_url})
 
     user = make_user(new_context, "idle", evidence, control_sockets=False)
     try:

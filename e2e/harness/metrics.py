@@ -42,6 +42,7 @@ class MetricsRecorder:
     outcomes: dict[str, str] = field(default_factory=dict)
     tests: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: dict[str, dict[str, str]] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)  # on every sample (the conditions)
 
     def unmeasured(self, metric: str, reason: str) -> None:
         """`metric` cannot be measured on this target, for `reason`."""
@@ -53,7 +54,9 @@ class MetricsRecorder:
 
     def record(self, metric: str, value: float, unit: str, test: str, **tags: object) -> None:
         self.samples.append(
-            Sample(metric, float(value), unit, test, {k: str(v) for k, v in tags.items()})
+            Sample(
+                metric, float(value), unit, test, self.tags | {k: str(v) for k, v in tags.items()}
+            )
         )
 
     def as_json(self) -> dict[str, Any]:

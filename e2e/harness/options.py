@@ -14,12 +14,13 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from e2e.conditions.profiles import Conditions, UnknownConditions, parse
 from e2e.harness.catalogue import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +114,19 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _conditions(raw: str) -> Conditions:
+    try:
+        found = parse(raw)
+    except UnknownConditions as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if len(found) > 1:
+        raise argparse.ArgumentTypeError(
+            f"{raw!r} is several runs, one per profile: `bin/verify --conditions {raw}` runs"
+            " them one after another; pytest takes one profile or combination"
+        )
+    return found[0]
+
+
 @dataclass(frozen=True)
 class Option:
     env: str
@@ -137,6 +151,13 @@ OPTIONS: dict[str, Option] = {
         "vanilla",
         "embedded app: the browser client it serves",
         choices=("vanilla", "react"),
+    ),
+    "conditions": Option(
+        "STAFFSYNC_CONDITIONS",
+        _conditions,
+        "lab",
+        "the conditions users have (fixtures/conditions.json): a profile or a combination,"
+        " e.g. mobile-4g,tokyo; `python -m e2e.conditions` lists them",
     ),
     "db-latency-ms": Option(
         "STAFFSYNC_DB_LATENCY_MS", _not_negative, "0", "embedded app: ms added to every DB read"
@@ -179,6 +200,13 @@ OPTIONS: dict[str, Option] = {
     ),
     "long-outage-seconds": Option(
         "STAFFSYNC_LONG_OUTAGE_SECONDS", _seconds, "20", "length of the long outage"
+    ),
+    "deploy-seconds": Option(
+        "STAFFSYNC_DEPLOY_SECONDS",
+        _seconds,
+        "75",
+        "length of the deploy outage (-m deploy): the server down as long as a deploy takes,"
+        " longer than any client backoff ramp",
     ),
     "memory-navigations": Option(
         "STAFFSYNC_MEMORY_NAVIGATIONS", _count, "200", "navigations of the heap test"
@@ -371,6 +399,7 @@ class SuiteConfig:
     idle_seconds: float
     outage_seconds: float
     long_outage_seconds: float
+    deploy_seconds: float
     memory_navigations: int
     soak_navigations: int
     artifacts: Path
@@ -386,6 +415,7 @@ class SuiteConfig:
     load_workers: tuple[int, bool]  # (count, started here)
     load_master: tuple[str, int]
     browser_endpoint: str | None
+    conditions: Conditions = field(default_factory=Conditions)
     explore_seconds: float = 50.0
     explore_shrink_seconds: float = 150.0
     explore_seed: int = 0
@@ -423,6 +453,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
         idle_seconds=opt.idle_seconds,
         outage_seconds=opt.outage_seconds,
         long_outage_seconds=opt.long_outage_seconds,
+        deploy_seconds=opt.deploy_seconds,
         memory_navigations=opt.memory_navigations,
         soak_navigations=opt.soak_navigations,
         artifacts=opt.artifacts,
@@ -438,6 +469,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
         load_workers=opt.load_workers,
         load_master=opt.load_master,
         browser_endpoint=opt.browser_endpoint or None,
+        conditions=opt.conditions,
         explore_seconds=opt.explore_seconds,
         explore_shrink_seconds=opt.explore_shrink_seconds,
         explore_seed=opt.explore_seed if opt.explore_seed is not None else secrets.randbelow(10**6),

@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, BrowserType
+from playwright.sync_api import Browser, BrowserContext, BrowserType, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from e2e.conditions import room as conditions
+from e2e.conditions.room import Room
 from e2e.gate.plugin import GatePlugin
 from e2e.harness import options
 from e2e.harness.browser import QUIET_FLAGS, find_chromium
@@ -31,6 +33,7 @@ from e2e.probes.stability import connected_ratio, error_counts
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RECORDER_KEY = pytest.StashKey[MetricsRecorder]()
 FACTS_KEY = pytest.StashKey[RunFacts]()
+ROOM_KEY = pytest.StashKey[Room]()
 E2E_DIR = Path(__file__).resolve().parent.parent
 # What the `open_user` fixture records for every page it opens (see record_user).
 OPEN_USER_METRICS = frozenset(
@@ -73,7 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONFIG_KEY] = suite
     if not _runs_suite(config):
         return
-    config.stash[RECORDER_KEY] = MetricsRecorder(run_id=suite.run_id)
+    suite = config.stash[CONFIG_KEY] = conditions.settle(suite)  # its database, its dataset
+    config.stash[ROOM_KEY] = Room.of(suite)
+    config.stash[RECORDER_KEY] = MetricsRecorder(run_id=suite.run_id, tags=suite.conditions.tags())
     config.stash[FACTS_KEY] = RunFacts()
     if suite.gate != "off":
         config.pluginmanager.register(GatePlugin(suite), "staffsync-gate")
@@ -165,8 +170,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if recorder is None or not _runs_suite(config):
         return
     suite = config.stash[CONFIG_KEY]
+    room = config.stash[ROOM_KEY]
+    config.stash[FACTS_KEY].conditions = room.facts()
     recorder.environment = snapshot(suite, config.stash[FACTS_KEY])
     recorder.write(suite.run_dir / "metrics.json")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    room = config.stash.get(ROOM_KEY, None)
+    if room is not None:
+        room.close()
 
 
 # -- fixtures -----------------------------------------------------------------------------
@@ -193,10 +206,19 @@ def run_facts(pytestconfig: pytest.Config) -> RunFacts:
 
 
 @pytest.fixture(scope="session")
+def room(pytestconfig: pytest.Config, suite_config: SuiteConfig) -> Room:
+    """The run's conditions in force (e2e.conditions.room): ask it for contexts and apps."""
+    found = pytestconfig.stash.get(ROOM_KEY, None)
+    if found is None:  # the suite's fixtures used outside a suite run
+        found = pytestconfig.stash[ROOM_KEY] = Room.of(suite_config)
+    return found
+
+
+@pytest.fixture(scope="session")
 def target(
-    suite_config: SuiteConfig, metrics_recorder: MetricsRecorder, run_facts: RunFacts
+    suite_config: SuiteConfig, metrics_recorder: MetricsRecorder, run_facts: RunFacts, room: Room
 ) -> Iterator[Target]:
-    for t in target_fixture(suite_config, suite_config.run_dir / "app"):
+    for t in target_fixture(suite_config, suite_config.run_dir / "app", room):
         run_facts.health, run_facts.base_url = t.health(), t.base_url
         rows = t.rows()
         run_facts.dataset = {
@@ -211,16 +233,43 @@ def target(
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(
-    browser_type_launch_args: dict[str, Any], suite_config: SuiteConfig
+    browser_type_launch_args: dict[str, Any], suite_config: SuiteConfig, room: Room
 ) -> dict[str, Any]:
     args = dict(browser_type_launch_args)
     if suite_config.browser_endpoint:
+        if room.launch_args():
+            raise pytest.UsageError(
+                f"--conditions {suite_config.conditions.name} shapes the network of a"
+                " --base-url deployment by Chromium's resolver rules, which a browser server"
+                " (--browser-endpoint) does not take from here: start it with"
+                f" {room.launch_args()[0]!r} in its launch config, or run the browser here"
+            )
         return args  # the browser host pins its executable and flags in its own config
     executable = find_chromium(suite_config.chromium)
     if executable:
         args["executable_path"] = executable
-    args["args"] = [*args.get("args", []), *QUIET_FLAGS]
+    args["args"] = [*args.get("args", []), *QUIET_FLAGS, *room.launch_args()]
     return args
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(
+    browser_context_args: dict[str, Any], playwright: Playwright, room: Room
+) -> dict[str, Any]:
+    """pytest-playwright's context options with the conditions' device, zone and locale."""
+    return room.context_args(playwright, browser_context_args)
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext], browser: Browser, room: Room
+) -> Callable[..., BrowserContext]:
+    """pytest-playwright's contexts (traced, recorded), each under the conditions' CPU."""
+
+    def make(**kwargs: Any) -> BrowserContext:
+        return room.prepare(browser, new_context(**kwargs))
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -318,9 +367,10 @@ def idle_watch(
     browser_context_args: dict[str, Any],
     suite_config: SuiteConfig,
     target: Target,
+    room: Room,
 ) -> Iterator[IdleWatch]:
     """A page left alone from the session's start (see e2e/harness/idle.py)."""
-    yield from watch_idle(browser, browser_context_args, suite_config, target)
+    yield from watch_idle(browser, browser_context_args, suite_config, target, room)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from e2e.conditions.room import Room
 from e2e.harness.app_process import AppProcess
 from e2e.harness.options import SuiteConfig
 from e2e.harness.oracle import Span, calendar_for_dataset, calendar_of_deployment
@@ -20,9 +21,13 @@ from e2e.harness.wire import WireClient
 
 @dataclass
 class Target:
-    base_url: str
+    base_url: str  # where the suite's own protocol clients reach it (never shaped)
     app: AppProcess | None
     calendar: list[Span] | None = None  # the oracle's periods; None when not known
+    page_url: str = ""  # where pages reach it: through the conditions' relay, if any
+
+    def __post_init__(self) -> None:
+        self.page_url = self.page_url or self.base_url
 
     @property
     def pid(self) -> int | None:
@@ -86,16 +91,23 @@ def start_embedded(config: SuiteConfig, workdir: Path, **extra: str) -> AppProce
     return app
 
 
-def target_fixture(config: SuiteConfig, workdir: Path) -> Iterator[Target]:
+def target_fixture(config: SuiteConfig, workdir: Path, room: Room) -> Iterator[Target]:
     if not config.embedded:
         assert config.base_url is not None
         base_url = config.base_url.rstrip("/")
+        # pages keep the deployment's URL: Chromium's resolver rules send it to the relay
         yield Target(base_url, None, calendar_of_deployment(base_url))
         return
     app = start_embedded(config, workdir)
     try:
-        yield Target(app.base_url, app, calendar_for_dataset(config.dataset, config.periods))
+        yield embedded_target(config, app, room)
     finally:
         if app.proc is not None and app.proc.poll() is None:
             app.thaw()
         app.stop()
+
+
+def embedded_target(config: SuiteConfig, app: AppProcess, room: Room) -> Target:
+    """An app the suite started, reached by pages through the room's relay."""
+    calendar = calendar_for_dataset(config.dataset, config.periods)
+    return Target(app.base_url, app, calendar, room.front(app.base_url))

@@ -197,6 +197,11 @@ MATRIX: dict[str, Catch] = {
     "F44": Catch(
         (f"{LINGERING}::test_a_colleagues_edit_should_show_after_the_form_is_cancelled", EXPLORE)
     ),
+    # a deploy as long as the client's patience and more (its default, 75 s, also catches)
+    "F45": Catch(
+        ("test_recovery.py::test_deploy_length_outage_should_bring_every_tab_back_by_itself",),
+        ("--deploy-seconds", "40"),
+    ),
     # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
     "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),
     "F32": Catch((COHORTS,), AT_50, rollback="error rate > 2 %"),
@@ -282,6 +287,12 @@ def healthy(artifacts: Path, name: str, defects: list[str], client: str) -> Resu
     tests = sorted({E2E + t for d in defects for t in MATRIX[d].tests})
     idle = any(o.startswith("--idle") for d in defects for o in MATRIX[d].options)
     extra = ["--idle-seconds", "20"] if idle else []
+    deploys = [MATRIX[d].options for d in defects if "--deploy-seconds" in MATRIX[d].options]
+    if deploys:  # as long as the rows' deploys: the healthy client must outlast each
+        extra += [
+            "--deploy-seconds",
+            max((o[o.index("--deploy-seconds") + 1] for o in deploys), key=float),
+        ]
     started = time.monotonic()
     run = run_suite(
         tests, ["--gate", "off", "--client", client, *extra], f"proof-{name}-healthy", artifacts

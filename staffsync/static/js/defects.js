@@ -374,6 +374,24 @@ const PATCHES = {
     });
   },
 
+  // F45: the client gives up once it has been without a connection for 30 s: a patience
+  // longer than every outage tried in the lab (20 s at most) and shorter than a deploy.
+  F45(app) {
+    const connection = app.connection;
+    const retry = connection.scheduleRetry.bind(connection);
+    const acknowledged = connection.acknowledged.bind(connection);
+    let since = null;
+    connection.acknowledged = () => {
+      since = null;
+      acknowledged();
+    };
+    connection.scheduleRetry = () => {
+      since ??= Date.now();
+      if (Date.now() - since > 30000) connection.onState("offline");
+      else retry();
+    };
+  },
+
   // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
   // (a name the server does not know), takes the ERROR, then asks again the old way. Every
   // legacy load and navigation costs an error frame; prefetch pages are untouched.

@@ -1,0 +1,237 @@
+"""The conditions: profiles combine as documented, and the relay gives every WebSocket frame
+and every page load a profile's round trip (a page measures them, in front of an app the
+suite started and in front of a separately started one reached by its host name, as a
+--base-url deployment is), while `lab` adds nothing."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from e2e.conditions.profiles import Conditions, Network, UnknownConditions, parse
+from e2e.conditions.relay import Relay
+from e2e.conditions.room import Room
+from e2e.harness.app_process import AppProcess
+from e2e.harness.browser import QUIET_FLAGS
+from e2e.harness.wire import WireClient
+from tests.conftest import AppFactory
+
+SHAPED = ("desktop", "mobile-4g", "mobile-flaky")
+PINGS = 24
+WARM = 3  # the first round trips of a socket warm the page's code up: not judged
+TOLERANCE = 0.10
+HOST = "staffsync.test"  # a deployment's name: only the resolver rules know where it is
+
+# In the page: `n` PING/PONG round trips on a socket of its own, one after the other (ms).
+ROUND_TRIPS = """async ([url, n]) => {
+  const ws = new WebSocket(url);
+  const frames = [];
+  let waiting = null;
+  ws.onmessage = (e) => { frames.push(JSON.parse(e.data)); if (waiting) waiting(); };
+  const next = (type) => new Promise((resolve) => {
+    const look = () => { const i = frames.findIndex((f) => f.type === type);
+      if (i >= 0) { waiting = null; resolve(frames.splice(i, 1)[0]); } else waiting = look; };
+    look();
+  });
+  await next("CONNECTION_ACK");
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    ws.send(JSON.stringify({type: "PING", requestId: "p" + i, payload: {timestamp: t}}));
+    await next("PONG");
+    times.push(performance.now() - t);
+  }
+  ws.close();
+  return times;
+}"""
+# The document's fetch on a fresh connection: from the request's start to its last byte.
+DOCUMENT = """() => { const n = performance.getEntriesByType("navigation")[0];
+  return {ms: n.responseEnd - n.fetchStart, bytes: n.transferSize}; }"""
+
+
+def profile(name: str) -> Conditions:
+    return parse(name)[0]
+
+
+def test_profiles_should_combine_when_they_set_different_things() -> None:
+    both = profile("mobile-4g,tokyo")
+    assert (both.network, both.cpu, both.timezone, both.locale) == (
+        Network(rtt_ms=150, down_kbps=1600, up_kbps=750),
+        4,
+        "Asia/Tokyo",
+        "ja-JP",
+    )
+    assert both.tags() == {"conditions": "mobile-4g,tokyo"}
+    assert profile("hosted-db").db_latency_ms == 30
+    assert profile("hosted-db").staff_factor == 10
+    assert len(parse("matrix")) > 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("mobile-4g,mobile-flaky", "both set network"),
+        ("tokyo,honolulu", "both set timezone"),
+        ("mars", "unknown conditions 'mars'"),
+    ],
+)
+def test_profiles_should_refuse_what_is_not_one_condition(raw: str, says: str) -> None:
+    with pytest.raises(UnknownConditions, match=says):
+        parse(raw)
+
+
+def test_lab_should_put_nothing_between_the_browser_and_the_app() -> None:
+    room = Room(profile("lab"), deployment="https://staging.example")
+    assert room.front("http://127.0.0.1:8080") == "http://127.0.0.1:8080"
+    assert room.launch_args() == []
+    assert room.relays == {}
+
+
+def test_a_shaped_deployment_should_be_sent_to_a_relay_by_its_host_name() -> None:
+    room = Room(profile("mobile-4g"), deployment="https://staging.example")
+    try:
+        (rule,) = room.launch_args()
+        (relay,) = room.relays.values()
+        assert rule == f"--host-resolver-rules=MAP staging.example 127.0.0.1:{relay.port}"
+        assert relay.upstream == ("staging.example", 443)
+    finally:
+        room.close()
+
+
+# -- through a real browser ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppProcess]:
+    folder = tmp_path_factory.mktemp("conditions-app")
+    app = AppProcess(data_dir=folder / "data", log_path=folder / "app.log")
+    app.start()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def loopback(chromium: Browser, served: AppProcess) -> float:
+    """The median WebSocket round trip from a page to the app with nothing between."""
+    context = chromium.new_context()
+    try:
+        times, _ = _measure(context.new_page(), served.base_url)
+    finally:
+        context.close()
+    return statistics.median(times[WARM:])
+
+
+def _relay(app: AppProcess, network: Network) -> Relay:
+    relay = Relay((app.host, app.port), network, seed=7)
+    relay.start()
+    return relay
+
+
+def _measure(page: Page, url: str) -> tuple[list[float], dict[str, float]]:
+    page.goto(url + "/health")  # a page load on a fresh connection (no keep-alive yet)
+    document = page.evaluate(DOCUMENT)
+    ws = url.replace("http", "ws", 1) + "/staff-sync?period=0"
+    return page.evaluate(ROUND_TRIPS, [ws, PINGS]), document
+
+
+def _judge(name: str, times: list[float], document: dict[str, float], loopback: float) -> None:
+    """The relay adds the profile's round trip to what loopback takes (`loopback`: the
+    median round trip without it, measured on the same app)."""
+    n = profile(name).network
+    assert n is not None
+    added = statistics.median(times[WARM:]) - loopback
+    assert abs(added - n.rtt_ms) <= TOLERANCE * n.rtt_ms, (
+        f"{name}: a WebSocket round trip took {added:.1f} ms more than on loopback"
+        f" ({loopback:.1f} ms; median over {PINGS - WARM}), expected {n.rtt_ms:g} ms"
+        f" +- {TOLERANCE:.0%} (all: {[round(t) for t in times]})"
+    )
+    # a fresh connection pays the handshake's round trip, then the request's, then the
+    # bytes at the down link's rate; jitter may move each way by half the spread
+    transfer = document["bytes"] * 8 / (n.down_kbps or float("inf"))
+    expected = 2 * n.rtt_ms + transfer
+    slack = TOLERANCE * expected + n.jitter_ms
+    assert abs(document["ms"] - expected) <= slack, (
+        f"{name}: a page load of {document['bytes']:.0f} bytes took {document['ms']:.0f} ms,"
+        f" expected {expected:.0f} ms +- {slack:.0f}"
+    )
+
+
+@pytest.mark.parametrize("name", SHAPED)
+def test_relay_in_front_of_an_app_should_give_the_profiles_round_trip(
+    chromium: Browser, served: AppProcess, loopback: float, name: str
+) -> None:
+    n = profile(name).network
+    assert n is not None
+    relay = _relay(served, replace(n, stall_every_s=None))  # stalls: their own test below
+    context = chromium.new_context()
+    try:
+        times, document = _measure(context.new_page(), f"http://127.0.0.1:{relay.port}")
+    finally:
+        context.close()
+        relay.stop()
+    _judge(name, times, document, loopback)
+
+
+@pytest.mark.parametrize("name", SHAPED)
+def test_relay_in_front_of_a_deployment_should_give_the_profiles_round_trip(
+    chromium: Browser,
+    chromium_executable: str | None,
+    start_app: AppFactory,
+    loopback: float,
+    name: str,
+) -> None:
+    """A separately started app, reached by a host name as a --base-url deployment is:
+    Chromium's resolver rules send the name to the relay, the URL and Host unchanged."""
+    n = profile(name).network
+    assert n is not None
+    app = start_app()
+    relay = _relay(app, replace(n, stall_every_s=None))
+    browser = chromium.browser_type.launch(
+        executable_path=chromium_executable,
+        args=[*QUIET_FLAGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1:{relay.port}"],
+    )
+    try:
+        page = browser.new_page()
+        times, document = _measure(page, f"http://{HOST}:{app.port}")
+        host = page.evaluate("() => location.host")
+    finally:
+        browser.close()
+        relay.stop()
+    assert host == f"{HOST}:{app.port}", f"the page's URL was changed: {host}"
+    assert relay.connections >= 2, f"only {relay.connections} connection(s) went through the relay"
+    _judge(name, times, document, loopback)
+
+
+def test_lab_should_add_nothing_measurable_to_a_round_trip(loopback: float) -> None:
+    """Under `lab` pages reach the app directly (no relay: see the Room test above), and
+    a round trip there takes what loopback takes."""
+    assert loopback < 5, f"on loopback a round trip's median was {loopback:.1f} ms"
+
+
+def test_stalls_should_hold_every_frame_until_they_end_and_keep_their_order(
+    served: AppProcess,
+) -> None:
+    """A train's tunnel: nothing passes while the link stalls; what was sent meanwhile
+    arrives when it ends, in the order it was sent."""
+    relay = _relay(served, Network(rtt_ms=40, stall_every_s=1.0, stall_s=(0.6, 0.6)))
+    sent: list[str] = []
+    answered: list[tuple[str, float]] = []
+    try:
+        with WireClient(f"ws://127.0.0.1:{relay.port}/staff-sync?period=0") as client:
+            started = time.monotonic()
+            while time.monotonic() - started < 3.0:
+                rid = f"p{len(sent)}"
+                sent.append(rid)
+                asked = time.monotonic()
+                client.send("PING", {"timestamp": asked}, request_id=rid)
+                pong = client.recv_until(lambda f: f["type"] == "PONG", expected="a PONG")
+                answered.append((str(pong.get("requestId")), time.monotonic() - asked))
+    finally:
+        relay.stop()
+    held = [round(s * 1000) for _, s in answered if s > 0.3]
+    assert [rid for rid, _ in answered] == sent, "the PONGs came back out of order"
+    assert held, f"no round trip met a stall in 3 s: {[round(s * 1000) for _, s in answered]}"
+    assert max(held) <= 700, f"a round trip was held longer than its stall: {held} ms"
