@@ -1,4 +1,9 @@
-"""`python -m e2e.conditions`: the profiles with their figures, and the nightly matrix."""
+"""`python -m e2e.conditions`: the profiles with their figures, and the nightly matrix.
+
+    python -m e2e.conditions                    # every profile, and the matrix
+    python -m e2e.conditions mobile-4g,tokyo    # one combination's figures
+    python -m e2e.conditions --names matrix     # the matrix's combinations, one a line
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,13 @@ from e2e.conditions.profiles import MATRIX, UnknownConditions, catalogue, combin
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--names"] and len(argv) == 2:  # for scripts: one combination a line
+        try:
+            print("\n".join(c.name for c in parse(argv[1])))
+        except UnknownConditions as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        return 0
     if argv:  # one name or combination: its figures, or why it is not one
         try:
             for c in parse(argv[0]):
