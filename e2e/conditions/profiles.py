@@ -132,17 +132,15 @@ def combine(names: list[str], data: dict[str, Any]) -> Conditions:
     set_by: dict[str, str] = {}
     for name in names:
         part = profile(name, data)
-        for f in SETTABLE:
-            value = getattr(part, f)
-            if value == getattr(default, f):
-                continue
-            if f in set_by and set_by[f] != name:
-                raise UnknownConditions(
-                    f"{set_by[f]!r} and {name!r} both set {f}: combine profiles that set"
-                    " different things"
-                )
+        given = sorted(f for f in SETTABLE if getattr(part, f) != getattr(default, f))
+        if clash := [f for f in given if f in set_by]:
+            raise UnknownConditions(
+                f"{set_by[clash[0]]!r} and {name!r} both set {', '.join(clash)}: combine"
+                " profiles that set different things"
+            )
+        for f in given:
             set_by[f] = name
-            combined = replace(combined, **{f: value})
+            combined = replace(combined, **{f: getattr(part, f)})
     about = "; ".join(profile(n, data).about for n in names)
     return replace(combined, name=",".join(names), about=about, names=tuple(names))
 
