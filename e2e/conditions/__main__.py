@@ -1,8 +1,8 @@
 """`python -m e2e.conditions`: the profiles with their figures, and the nightly matrix.
 
-    python -m e2e.conditions                    # every profile, and the matrix
-    python -m e2e.conditions mobile-4g,tokyo    # one combination's figures
-    python -m e2e.conditions --names matrix     # the matrix's combinations, one a line
+python -m e2e.conditions                    # every profile, and the matrix
+python -m e2e.conditions mobile-4g,tokyo    # one combination's figures
+python -m e2e.conditions --names matrix     # the matrix's combinations, one a line
 """
 
 from __future__ import annotations
