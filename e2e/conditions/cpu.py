@@ -83,3 +83,4 @@ class Throttle:
         cdp = context.new_cdp_session(page)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.calibration.rate})
         self._sessions.append(cdp)
+        page.on("close", lambda _: self._sessions.remove(cdp))  # nothing kept of closed pages
