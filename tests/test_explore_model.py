@@ -223,3 +223,23 @@ def test_a_struck_write_should_say_its_moment_in_words() -> None:
     )
     assert "its answer lost on the way back, a cut" in step.words()
     assert "in its window another user: update M1 position -> 'Chef'" in step.words()
+
+
+def test_zeros_mixed_with_the_step_should_choose_evenly_and_independently() -> None:
+    """Hypothesis draws 0 most: mixed with the step, zeros must still spread over the
+    choices, and two choices of one step (their own offsets) must not follow each other."""
+    from collections import Counter
+
+    from e2e.explore.mixing import scatter
+
+    actions, pairs = 60, 12
+    joint: Counter[tuple[int, int]] = Counter()
+    for salt in range(200):
+        for step in range(12):
+            joint[(scatter(salt, step) % actions, scatter(salt, step + 43) % pairs)] += 1
+    seen_actions = Counter(a for a, _ in joint.elements())
+    assert len(seen_actions) == actions, f"actions ever chosen: {len(seen_actions)} of {actions}"
+    # for the most chosen action, every pair is possible (2400 draws: ~40 per action)
+    top, _ = seen_actions.most_common(1)[0]
+    with_top = {p for a, p in joint.elements() if a == top}
+    assert len(with_top) >= pairs - 2, f"pairs met with action {top}: {sorted(with_top)}"

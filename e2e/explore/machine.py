@@ -22,6 +22,7 @@ from hypothesis.stateful import (
 from playwright.sync_api import Error as PlaywrightError
 
 from e2e.explore.explorer import FAULTS, WRITE_ACTIONS, Divergence, Explorer
+from e2e.explore.mixing import scatter
 from e2e.explore.model import STATUSES, TEXT_FIELDS
 from e2e.explore.session import BudgetSpent, ExploreSession, Failure
 from e2e.explore.steps import Step
@@ -41,12 +42,6 @@ WEIGHTS = {
     "save_under_fault": 6, "resync_fault": 1, "linger": 7,
 }  # fmt: skip
 ACTIONS = [action for action, weight in WEIGHTS.items() for _ in range(weight)]
-
-
-def scatter(drawn: int, step: int) -> int:
-    """A drawn number spread with the step's index (Knuth's multiplicative hash), so that
-    Hypothesis' runs of zeros still make varied choices."""
-    return ((drawn + 1) * 2654435761 + step * 40503) % 2**32
 
 
 def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
@@ -226,9 +221,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.striking is None:
                 # scattered like the action (Hypothesis' many zeros would make it rare)
                 drawn = data.draw(st.integers(0, 2**20), label="fault")
-                if not possible or self.scattered(drawn, 0) % 3:
+                if not possible or self.scattered(drawn, 37) % 3:
                     return {}
-                moment, fault = possible[scatter(drawn + self.salt, 7) % len(possible)]
+                moment, fault = possible[self.scattered(drawn, 41) % len(possible)]
                 strike: dict[str, Any] = {"moment": moment, "fault": fault}
             else:
                 strike = dict(self.striking)
@@ -248,7 +243,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             p, t = data.draw(st.sampled_from(online), label="tab")
             pairs = self.strikes(p, t)  # scattered: Hypothesis' zeros would pick one pair
             drawn = data.draw(st.integers(0, 2**20), label="moment")
-            moment, fault = pairs[self.scattered(drawn, 0) % len(pairs)]
+            moment, fault = pairs[self.scattered(drawn, 43) % len(pairs)]
             kinds = ["create"]
             if self.m.visible_handles(p, t):
                 kinds += ["edit"] * 5 + ["move", "delete"]

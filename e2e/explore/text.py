@@ -8,6 +8,7 @@ import unicodedata
 
 from hypothesis import strategies as st
 
+from e2e.explore.mixing import scatter
 from e2e.probes.sentinel import NAME
 
 # A few letters of each script, enough to make names of that script.
@@ -79,7 +80,7 @@ def _word(draw: st.DrawFn, position: int) -> str:
     """A word of one of the kinds above, each as likely (a one_of would favour the first in
     Hypothesis' early examples): the drawn number is scattered with the word's position."""
     drawn = draw(st.integers(0, 2**20))
-    kind = ((drawn + 1) * 2654435761 + position * 40503) % 2**32 % len(WORDS)
+    kind = scatter(drawn, position) % len(WORDS)
     return draw(WORDS[kind])
 
 
@@ -119,9 +120,7 @@ def typed_text(limit: int | None) -> st.SearchStrategy[str]:
         return phrase
     kinds = (phrase,) * 7 + (_at_limit(limit, 0), _at_limit(limit, 0), _at_limit(limit, 1))
     # scattered as the words are (Hypothesis' 0 lands on a phrase)
-    return st.integers(0, 2**20).flatmap(
-        lambda drawn: kinds[(drawn + 1) * 2654435761 % 2**32 % len(kinds)]
-    )
+    return st.integers(0, 2**20).flatmap(lambda drawn: kinds[scatter(drawn, 0) % len(kinds)])
 
 
 def looks_like_markup(text: str) -> bool:
