@@ -105,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.db_latency_ms,
         durable=settings.defect != "F9",
         end_exclusive=settings.defect == "F22",
+        row_by_row=settings.defect == "F48",
     )
     app = web.Application()
     app[SETTINGS] = settings

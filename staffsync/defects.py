@@ -53,4 +53,7 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F43": ("client", "Save compares the form with the row as it is now, not as it opened"),
     "F44": ("client", "writes arriving while a form is open are held, and dropped on Cancel"),
     "F45": ("client", "the client gives up after 30 s without a connection"),
+    "F46": ("client", "the form makes a period's first day through local time"),
+    "F47": ("client", "a write unanswered after 100 ms is sent again under a new request id"),
+    "F48": ("server", "the snapshot reads every member's row with a query of its own"),
 }

@@ -115,12 +115,14 @@ class Store:
         read_latency_ms: int = 0,
         durable: bool = True,
         end_exclusive: bool = False,
+        row_by_row: bool = False,
     ) -> None:
         self.path = path
         self.periods = periods
         self.read_latency_s = read_latency_ms / 1000
         self.durable = durable  # False is defect F9
         self.end_exclusive = end_exclusive  # True is defect F22
+        self.row_by_row = row_by_row  # True is defect F48
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
         self._readers = ThreadPoolExecutor(4, thread_name_prefix="db-read")
         # WAL checkpoints run here, beside the writer: SQLite's automatic one runs inside
@@ -256,10 +258,30 @@ class Store:
 
         return await self._read(q)
 
+    async def _row_by_row(self) -> list[dict[str, Any]]:
+        """Defect F48: the ids first, then each member's row by a query of its own (one
+        database round trip per member, unseen at 0 ms)."""
+
+        def ids(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute("SELECT id FROM staff WHERE deleted = 0 ORDER BY staff_order, id")
+            return [r[0] for r in rows]
+
+        found = []
+        for staff_id in await self._read(ids):
+
+            def one(conn: sqlite3.Connection, staff_id: str = staff_id) -> dict[str, Any] | None:
+                row = conn.execute(SELECT + " WHERE id = ? AND deleted = 0", (staff_id,)).fetchone()
+                return None if row is None else self.with_periods(_row(row))
+
+            if (row := await self._read(one)) is not None:
+                found.append(row)
+        return found
+
     async def all_periods(self) -> dict[str, list[dict[str, Any]]]:
         """Every period's staff from a single query, grouped by membership."""
         grouped: dict[str, list[dict[str, Any]]] = {str(p.index): [] for p in self.periods}
-        for row in await self.all_staff():
+        rows = await (self._row_by_row() if self.row_by_row else self.all_staff())
+        for row in rows:
             for index in row["periods"]:
                 grouped[str(index)].append(row)
         return grouped

@@ -106,6 +106,12 @@ def catalogue(path: Path = PROFILES_FILE) -> dict[str, Any]:
     return data
 
 
+def exploration_zones(path: Path = PROFILES_FILE) -> tuple[str, ...]:
+    """The zones the exploration draws its browser profiles' clocks from."""
+    zones: list[str] = catalogue(path)["explorationZones"]["zones"]
+    return tuple(zones)
+
+
 def profile(name: str, data: dict[str, Any]) -> Conditions:
     raw = data["profiles"].get(name)
     if raw is None:

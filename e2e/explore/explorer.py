@@ -352,7 +352,8 @@ class Explorer:
         match step.action:
             case "open_profile":
                 m.profiles[p] = Profile(p)
-                self._opened(p, w.open_profile(p, self.identities.get(p)).name)
+                opened = w.open_profile(p, self.identities.get(p), zone=a.get("zone"))
+                self._opened(p, opened.name)
                 self.identities.setdefault(p, w.identity(p))
             case "open_tab":
                 self._opened(p, w.open_tab(p).name)

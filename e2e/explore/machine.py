@@ -21,6 +21,7 @@ from hypothesis.stateful import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from e2e.conditions.profiles import exploration_zones
 from e2e.explore.explorer import FAULTS, WRITE_ACTIONS, Divergence, Explorer
 from e2e.explore.mixing import scatter
 from e2e.explore.model import STATUSES, TEXT_FIELDS
@@ -30,6 +31,7 @@ from e2e.explore.text import typed_text
 from e2e.pages.schedule_page import PageExpectation
 
 T = TypeVar("T")
+ZONES = exploration_zones()
 SMALL_WORLD = 5  # periods the members live in (0..4), so that users meet often
 PROFILES = ("A", "B", "C")
 TABS_PER_PROFILE = 3
@@ -135,13 +137,21 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             return [h for h in self.m.live_handles() if h in self.m.handles]
 
         # -- the world ----------------------------------------------------------------------
-        @initialize()
-        def open_two_profiles(self) -> None:
-            self.do(Step("open_profile", "A"))
-            self.do(Step("open_profile", "B"))
+        def zoned(self, data: st.DataObject) -> dict[str, Any]:
+            """The first profile sits in the run's zone, every other in one drawn from
+            both sides of UTC (users of one deployment do)."""
+            if not self.m.profiles:
+                return {}
+            return {"zone": self.pick(data, ZONES, "zone", 53)}
+
+        @initialize(data=st.data())
+        def open_two_profiles(self, data: st.DataObject) -> None:
+            self.do(Step("open_profile", "A", args=self.zoned(data)))
+            self.do(Step("open_profile", "B", args=self.zoned(data)))
 
         def open_profile(self, data: st.DataObject) -> None:
-            self.do(Step("open_profile", PROFILES[len(self.m.profiles)]))
+            name = PROFILES[len(self.m.profiles)]
+            self.do(Step("open_profile", name, args=self.zoned(data)))
 
         def open_tab(self, data: st.DataObject) -> None:
             """A new tab, online or not; first where saved writes wait with no tab open."""

@@ -56,6 +56,7 @@ class ExploreSession:
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # coverage matrix
     moments: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # the nemesis'
+    zones: Counter[str] = field(default_factory=Counter)  # the profiles' clocks
     server_left: list[dict[str, float]] = field(default_factory=list)  # per judged sequence
     failure: Failure | None = None
     salt: int = 0  # the current example's, kept from the first failure on (see salted)
@@ -109,6 +110,8 @@ class ExploreSession:
         if strike := step.args.get("strike"):
             colleague = " + colleague" if strike.get("meanwhile") else ""
             self.actions[f"{step.action} ({strike['moment']} / {strike['fault']}{colleague})"] += 1
+        if step.action == "open_profile":
+            self.zones[step.args.get("zone") or self.config.conditions.zone] += 1
         if _holding(explorer, step):
             self.actions[f"{step.action} (holding writes)"] += 1
         if step.action in TEXT_ACTIONS:
@@ -165,13 +168,15 @@ class ExploreSession:
         cells = ", ".join(f"{o} / {c} {n}" for (o, c), n in sorted(self.cells.items()))
         moments = ", ".join(f"{o} @ {m} / {f} {n}" for (o, m, f), n in sorted(self.moments.items()))
         lingering = ", ".join(f"{a} {n}" for a, n in sorted(self.actions.items()) if a in LINGER)
+        zones = ", ".join(f"{z} {n}" for z, n in self.zones.most_common())
         return (
             f"explored {self.examples} sequences, {self.steps} steps, {self.checks} checks"
             f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed})\n"
             f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}\n"
             f"  coverage cells exercised ({len(self.cells)}): {cells}\n"
             f"  (operation x moment x fault) cells reached ({len(self.moments)}): {moments}\n"
-            f"  lingering steps: {lingering or 'none'}"
+            f"  lingering steps: {lingering or 'none'}\n"
+            f"  profiles' clocks: {zones or 'none'}"
         )
 
     def failure_report(self, replay: Path | None) -> str:

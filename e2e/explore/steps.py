@@ -45,7 +45,8 @@ class Step:
         who = f"profile {self.profile}" + (f" tab {self.tab}" if self.tab else "")
         match self.action:
             case "open_profile":
-                return f"{who}: open the editor as the deployment assigns it"
+                zone = f", its clock in {a['zone']}" if a.get("zone") else ""
+                return f"{who}: open the editor as the deployment assigns it{zone}"
             case "open_tab":
                 return f"{who}: open the editor in a new tab of the same profile"
             case "close_tab" | "reload":

@@ -48,6 +48,7 @@ class BrowserProfile:
     control: SocketControl
     tabs: dict[str, Tab] = field(default_factory=dict)
     opened: int = 0
+    zone: str | None = None  # the clock's zone, when not the run's
 
 
 # The form's controls for the model's fields (periods by index).
@@ -83,19 +84,26 @@ class World:
 
     # -- profiles and tabs ---------------------------------------------------------------
     def open_profile(
-        self, name: str, identity: dict[str, Any] | None = None, offline: bool = False
+        self,
+        name: str,
+        identity: dict[str, Any] | None = None,
+        offline: bool = False,
+        zone: str | None = None,
     ) -> Tab:
         """A browser profile of its own; `identity` is a storage state a previous life of
-        this profile left (so that the deployment recognises the same user)."""
+        this profile left (so that the deployment recognises the same user); `zone` its
+        clock's time zone (else the run's)."""
         args = dict(self.context_args)
         if identity is not None:
             args["storage_state"] = with_origin(identity, self.target.page_url)
+        if zone is not None:
+            args["timezone_id"] = zone
         context = self.room.new_context(self.browser, **args)
         control = SocketControl(context)  # routing first: the probe's wrapper is outermost
         control.refusing = offline
         page_probe.install(context)
         sentinel.install(context)
-        self.profiles[name] = BrowserProfile(name, context, control)
+        self.profiles[name] = BrowserProfile(name, context, control, zone=zone)
         return self.open_tab(name)
 
     def open_tab(self, profile: str) -> Tab:
@@ -173,7 +181,7 @@ class World:
         kept = with_origin(p.context.storage_state(), "{base}", self.target.base_url)
         offline = p.control.refusing
         p.context.close()
-        return self.open_profile(profile, kept, offline=offline)
+        return self.open_profile(profile, kept, offline=offline, zone=p.zone)
 
     def tab(self, profile: str, tab: str) -> Tab:
         return self.profiles[profile].tabs[tab]

@@ -57,6 +57,9 @@ CATALOGUE: dict[str, str] = {
     "F44": "a colleague's write that arrives while a form is open is lost when it closes",
     # Classes seen only under the conditions users have:
     "F45": "the client gives up in an outage as long as a deploy (a patience tuned on short ones)",
+    "F46": "a date made through the browser's local time is a day off east of UTC",
+    "F47": "a timer tuned on loopback takes a round trip for a loss (a write made twice)",
+    "F48": "a server cost that multiplies with database latency (a query per row)",
 }
 
 

@@ -33,6 +33,15 @@ class Catch:
     # a plan's rollback trigger the gate must name (a rollout step's KPI, judged over the
     # cohort's samples): the run is judged by the strict gate too
     rollback: str = ""
+    # a KPI the strict gate must fail (a cost, not a wrong screen)
+    kpi: str = ""
+    # the conditions (--conditions) the defect shows under; the row also runs under `lab`,
+    # where it must pass: that shows the condition is what catches it
+    conditions: str = ""
+
+    @property
+    def gated(self) -> bool:
+        return bool(self.rollback or self.kpi)
 
 
 EXPLORE = "test_explore.py::test_users_should_see_what_the_model_says"
@@ -45,6 +54,9 @@ PAGE_LOADS = "test_page_loads.py"
 MOMENTS = "test_moments.py"
 LINGERING = "test_lingering.py"
 RESOURCES = "test_server_resources.py::test_closed_connections_should_leave_nothing_on_the_server"
+MULTI_TAB = "test_multi_tab.py"
+DATE_CHANGE = "test_date_change_should_move_the_person_between_periods_in_the_other_tab"
+CREATE = "test_create_and_delete_should_propagate"
 SCRIPTS_TEST = "test_text_in_any_script_should_be_saved_and_shown_as_typed"
 # For each defect, the tests that could catch it and what the run needs to show it.
 MATRIX: dict[str, Catch] = {
@@ -202,6 +214,17 @@ MATRIX: dict[str, Catch] = {
         ("test_recovery.py::test_deploy_length_outage_should_bring_every_tab_back_by_itself",),
         ("--deploy-seconds", "40"),
     ),
+    # Seen only under the conditions users have; each passes under `lab`.
+    "F46": Catch((f"{MULTI_TAB}::{DATE_CHANGE}", f"{MULTI_TAB}::{CREATE}"), conditions="tokyo"),
+    "F47": Catch((f"{MULTI_TAB}::{CREATE}",), conditions="mobile-4g"),
+    "F48": Catch(
+        (
+            "test_initial_load.py",
+            "test_rapid_switching.py::test_rapid_forward_switching_should_end_on_the_last_period",
+        ),
+        kpi="initial_load",
+        conditions="hosted-db",
+    ),
     # A rollout step, as the deployment assigns users (the rollout run, -m rollout).
     "F31": Catch((f"{ROLLOUT}::test_share_in_the_new_mode_should_be_the_flags",), AT_10),
     "F32": Catch((COHORTS,), AT_50, rollback="error rate > 2 %"),
@@ -262,28 +285,60 @@ def result(defect: str, run: ChildRun, started: float) -> Result:
 def prove(defect: str, artifacts: Path, name: str, client: str) -> Result:
     catch = MATRIX[defect]
     started = time.monotonic()
+    found = caught_by(catch, defect, artifacts, f"proof-{name}-{defect}", client, catch.conditions)
+    if catch.conditions and found.caught:
+        lab = caught_by(catch, defect, artifacts, f"proof-{name}-{defect}-lab", client, "lab")
+        if lab.caught:
+            found.caught = False
+            found.note = f"also caught under lab: {', '.join(lab.naming)}"
+        else:
+            found.note = f"under {catch.conditions}; passes under lab"
+    found.seconds = time.monotonic() - started
+    return found
+
+
+def caught_by(
+    catch: Catch, defect: str, artifacts: Path, name: str, client: str, conditions: str
+) -> Result:
+    """One run of the row's tests with the defect on (under `conditions` when given)."""
+    started = time.monotonic()
     run = run_suite(
         [E2E + t for t in catch.tests],
         [
             *("--defect", defect, "--client", client, *catch.options),
-            *("--gate", "strict" if catch.rollback else "off"),
+            *(("--conditions", conditions) if conditions else ()),
+            *("--gate", "strict" if catch.gated else "off"),
         ],
-        f"proof-{name}-{defect}",
+        name,
         artifacts,
     )
     found = result(defect, run, started)
-    if catch.rollback:
-        gate = run.run_dir / "gate.json"
-        lines = json.loads(gate.read_text())["rollback"] if gate.exists() else []
-        named = [f"gate: {line}" for line in lines if catch.rollback in line]
-        found.naming += named
-        found.caught = found.caught or bool(named)
-        if named:
-            found.note = ""
+    gate = run.run_dir / "gate.json"
+    judged = json.loads(gate.read_text()) if catch.gated and gate.exists() else {}
+    named = [
+        f"gate: {line}"
+        for line in judged.get("rollback", [])
+        if catch.rollback and catch.rollback in line
+    ]
+    named += [
+        f"gate: {k['id']} {k['level']} ({k['value']:.0f} {k['unit']}, fails above {k['fail']:g})"
+        for k in judged.get("kpis", [])
+        if catch.kpi and k["id"] == catch.kpi and k["level"] == "fail"
+    ]
+    found.naming += named
+    found.caught = found.caught or bool(named)
+    if named:
+        found.note = ""
     return found
 
 
-def healthy(artifacts: Path, name: str, defects: list[str], client: str) -> Result:
+def healthy(
+    artifacts: Path, name: str, defects: list[str], client: str, conditions: str = ""
+) -> Result:
+    """The healthy app through every row's tests (under `conditions`: the tests of the rows
+    shown under them, which must pass there too)."""
+    if conditions:
+        defects = [d for d in defects if MATRIX[d].conditions == conditions]
     tests = sorted({E2E + t for d in defects for t in MATRIX[d].tests})
     idle = any(o.startswith("--idle") for d in defects for o in MATRIX[d].options)
     extra = ["--idle-seconds", "20"] if idle else []
@@ -294,35 +349,45 @@ def healthy(artifacts: Path, name: str, defects: list[str], client: str) -> Resu
             max((o[o.index("--deploy-seconds") + 1] for o in deploys), key=float),
         ]
     started = time.monotonic()
+    if conditions:
+        extra += ["--conditions", conditions]
+    label = "healthy" + (f"-{conditions}" if conditions else "")
     run = run_suite(
-        tests, ["--gate", "off", "--client", client, *extra], f"proof-{name}-healthy", artifacts
+        tests, ["--gate", "off", "--client", client, *extra], f"proof-{name}-{label}", artifacts
     )
-    return result("healthy", run, started)
+    found = result("healthy", run, started)
+    found.defect = label
+    return found
 
 
 def matrix(defects: list[str], artifacts: Path, client: str) -> int:
     name = stamp() + ("" if client == "vanilla" else f"-{client}")
-    results = [healthy(artifacts, name, defects, client)]
     print(f"client: {client}")
     print(f"{'row':8} {'result':8} {'time':>6}  tests that failed (naming the defect)")
+    results = [healthy(artifacts, name, defects, client)]
     print_row(results[0])
+    for conditions in sorted({MATRIX[d].conditions for d in defects} - {""}):
+        results.append(healthy(artifacts, name, defects, client, conditions))
+        print_row(results[-1])
+    rows = len(results)
     for defect in defects:
         results.append(prove(defect, artifacts, name, client))
         print_row(results[-1])
     out = artifacts / f"proof-{name}-matrix.json"
     out.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n", encoding="utf-8")
-    missed = [r.defect for r in results[1:] if not r.caught]
+    missed = [r.defect for r in results[rows:] if not r.caught]
+    sick = [r.defect for r in results[:rows] if not r.caught]
     print(
         f"\ncaught {len(defects) - len(missed)} of {len(defects)}; healthy app "
-        f"{'passed' if results[0].caught else 'FAILED'}; matrix: {out}"
+        f"{'FAILED (' + ', '.join(sick) + ')' if sick else 'passed'}; matrix: {out}"
     )
-    return 0 if not missed and results[0].caught else 1
+    return 0 if not missed and not sick else 1
 
 
 def print_row(r: Result) -> None:
     label = (
         ("pass" if r.caught else "FAILED")
-        if r.defect == "healthy"
+        if r.defect.startswith("healthy")
         else ("caught" if r.caught else "MISSED")
     )
     shown = ", ".join(n.split("[")[0] for n in (r.naming or r.failed)) or r.note

@@ -392,6 +392,40 @@ const PATCHES = {
     };
   },
 
+  // F46: the form makes a period's first day through local time: new Date(y, m - 1, d) is
+  // local midnight, and toISOString() gives its UTC date, which east of UTC (Tokyo,
+  // Auckland) is the day before. A member given period i starts on the last day of i - 1.
+  // In UTC (the lab) the date is right.
+  F46(app) {
+    const editor = app.editor;
+    const changes = editor.changes.bind(editor);
+    const viaLocalTime = (iso) => {
+      const [y, m, d] = iso.split("-").map(Number);
+      return new Date(y, m - 1, d).toISOString().slice(0, 10);
+    };
+    editor.changes = (row) => {
+      const fields = changes(row);
+      if (fields.startPeriod) fields.startPeriod = viaLocalTime(fields.startPeriod);
+      return fields;
+    };
+  },
+
+  // F47: a write not answered within 100 ms is taken for lost and sent again under a new
+  // request id: a timeout tuned where every answer takes a few milliseconds. Over a mobile
+  // round trip (150 ms and more) every write is sent twice, and a new member made twice.
+  F47(app) {
+    const transmit = app.transmit.bind(app);
+    app.transmit = (rid, frame) => {
+      transmit(rid, frame);
+      setTimeout(() => {
+        if (!app.inflight.has(rid) || !app.connection.isOpen) return;
+        const again = `${rid}-again`;
+        const payload = frame.type === "STAFF_DELETE" ? { ...frame.payload, requestId: again } : frame.payload;
+        app.connection.send({ ...frame, requestId: again, payload });
+      }, 100);
+    };
+  },
+
   // F32: with the prefetch code a legacy page asks for its period as SYNC_PERIOD_REQUEST
   // (a name the server does not know), takes the ERROR, then asks again the old way. Every
   // legacy load and navigation costs an error frame; prefetch pages are untouched.
