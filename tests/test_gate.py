@@ -387,3 +387,41 @@ def test_gate_json_should_list_the_rollbacks(tmp_path: Path) -> None:
         "ROLLBACK: error rate > 2 % (legacy cohort, 50.00 %, threshold 2.00 %)"
     ]
     assert [r.id for r in outcome.rollbacks] == ["cohort_legacy_error_rate"]
+
+
+# -- a run under several conditions -------------------------------------------------------
+def test_each_kpi_should_be_judged_per_conditions_and_set_side_by_side(tmp_path: Path) -> None:
+    """A run's pass under other conditions (RUN/passes/<name>) is judged on its own samples:
+    a KPI fast in the lab and slow under mobile-4g passes in one column and fails in the
+    other, and the verdict is the worse."""
+    from e2e.gate.conditions import pass_dir, side_by_side_rows
+
+    def run(path: Path, name: str, values: list[float]) -> None:
+        path.mkdir(parents=True)
+        body = {
+            "schema": 1,
+            "runId": path.name,
+            "environment": {"conditions": {"name": name}},
+            "tests": {"e2e/t.py::t": {"outcome": "passed", "measures": ["m"], "tags": {}}},
+            "outcomes": {"e2e/t.py::t": "passed"},
+            "samples": [sample("m", v, conditions=name) for v in values],
+        }
+        for test in body["tests"].values():
+            test["tags"] = {"conditions": name}
+        (path / "metrics.json").write_text(json.dumps(body))
+
+    run(tmp_path / "run", "lab", [10.0] * 30)
+    run(pass_dir(tmp_path / "run", "mobile-4g,tokyo"), "mobile-4g,tokyo", [2000.0] * 30)
+    kpis = tmp_path / "kpis.json"
+    one = {"id": "k", "title": "k", "metric": "m", "statistic": "p95", "unit": "ms"}
+    kpis.write_text(json.dumps({"kpis": [one | {"target": 100, "fail": 1000, "minSamples": 20}]}))
+    outcome = run_gate(tmp_path / "run", kpis)
+    levels = {(r.id, r.conditions): r.level for r in outcome.results}
+    assert levels == {("k", "lab"): "pass", ("k", "mobile-4g,tokyo"): "fail"}, levels
+    assert outcome.verdict == "fail", outcome.verdict
+    rows = side_by_side_rows(outcome.results)
+    assert rows[0][1:4] == ("lab: value", "level", "n"), rows[0]
+    assert rows[1][2] == "PASS" and rows[1][5] == "FAIL", rows[1]
+    prom = (tmp_path / "run" / "metrics.prom").read_text()
+    assert 'conditions="mobile-4g,tokyo"' in prom, prom[:400]
+    assert "Conditions, side by side" in outcome.report_path.read_text()

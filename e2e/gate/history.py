@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from e2e.gate.conditions import main_pass
 from e2e.gate.kpis import KpiResult
 
 
@@ -16,8 +17,13 @@ def append(path: Path, run: dict[str, Any], results: list[KpiResult], gate_verdi
         "mode": run.get("environment", {}).get("mode"),
         "defect": run.get("environment", {}).get("defect"),
         "verdict": gate_verdict,
-        "kpis": {r.id: {"value": r.value, "level": r.level} for r in results},
+        "kpis": {r.id: {"value": r.value, "level": r.level} for r in main_pass(results)},
     }
+    others = [r for r in results if r not in main_pass(results)]
+    if others:  # the passes under other conditions, each KPI named with its profile
+        entry["underConditions"] = {
+            f"{r.id} [{r.conditions}]": {"value": r.value, "level": r.level} for r in others
+        }
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as f:
         f.write(json.dumps(entry) + "\n")

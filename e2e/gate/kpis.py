@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from e2e.gate.stats import compare, median, percentile
 
 LEVELS = ("pass", "warn", "fail", "insufficient", "not_measured")
 NOT_MEASURED = "not_measured"
+TAG = "conditions"  # the sample and test tag naming the profile they were measured under
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class KpiResult:
     trigger: str = ""
     cohort: str = ""
     tripped: bool = False  # the value is beyond the rollback trigger
+    conditions: str = ""  # the profile the KPI was judged under (its samples' tag)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -182,6 +184,19 @@ def unmeasured_reason(kpi: Kpi, tests: dict[str, dict[str, Any]] | None) -> str 
     return "its tests did not run"
 
 
+def groups(samples: Iterable[dict[str, Any]], tests: dict[str, dict[str, Any]] | None) -> list[str]:
+    """The conditions a run was measured under, in the order first met (the run's own
+    first): one, or none for a run recorded without the tag."""
+    found: dict[str, None] = {}
+    for test in (tests or {}).values():
+        if name := test.get("tags", {}).get(TAG):
+            found.setdefault(name)
+    for sample in samples:
+        if name := sample.get("tags", {}).get(TAG):
+            found.setdefault(name)
+    return list(found)
+
+
 def evaluate(
     kpis: list[Kpi],
     samples: list[dict[str, Any]],
@@ -190,8 +205,30 @@ def evaluate(
     tests: dict[str, dict[str, Any]] | None = None,
     notes: dict[str, dict[str, str]] | None = None,
 ) -> list[KpiResult]:
-    """Each KPI judged on the samples; `notes` (a run's "notes") says why a metric could not
-    be measured on this target, or what would have given it enough samples."""
+    """Each KPI judged on the samples, once per set of conditions the run was measured
+    under (samples and tests tagged `conditions`); `notes` (a run's "notes") says why a
+    metric could not be measured on this target, or what would have given it enough."""
+    names = groups(samples, tests)
+    results = []
+    for name in names or [""]:
+        judged = kpis
+        if len(names) > 1:
+            judged = [replace(k, filter={**k.filter, TAG: name}) for k in kpis]
+        results += [
+            replace(r, conditions=name)
+            for r in _evaluate(judged, samples, baseline, regression_level, tests, notes)
+        ]
+    return results
+
+
+def _evaluate(
+    kpis: list[Kpi],
+    samples: list[dict[str, Any]],
+    baseline: list[dict[str, Any]] | None,
+    regression_level: str,
+    tests: dict[str, dict[str, Any]] | None,
+    notes: dict[str, dict[str, str]] | None,
+) -> list[KpiResult]:
     notes = notes or {}
     results = []
     for kpi in kpis:

@@ -2,7 +2,7 @@
 nightly job to hand to Prometheus: node_exporter's textfile collector reads the file as it
 is; a Pushgateway takes it by `curl --data-binary @metrics.prom URL/metrics/job/staffsync`.
 
-    staffsync_kpi_value{kpi="navigation_p95",unit="ms",cohort=""} 12.9
+    staffsync_kpi_value{kpi="navigation_p95",unit="ms",cohort="",conditions="lab"} 12.9
     staffsync_kpi_target / staffsync_kpi_fail   the levels it was judged by
     staffsync_kpi_samples                        how many samples it had
     staffsync_kpi_level{kpi=...,staffsync_kpi_level="pass"} 1   (a state set: one is 1)
@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from e2e.gate.kpis import LEVELS, KpiResult
 
 VERDICTS = ("pass", "warn", "fail", "insufficient", "not_measured")
-LABELS = ["kpi", "unit", "cohort"]
+LABELS = ["kpi", "unit", "cohort", "conditions"]
 
 
 class GateCollector(Collector):
@@ -63,15 +63,17 @@ class GateCollector(Collector):
                 "staffsync_kpi_samples", "Samples the KPI was judged on", labels=LABELS
             ),
         }
-        levels = StateSetMetricFamily("staffsync_kpi_level", "The KPI's level", labels=LABELS[:1])
+        levels = StateSetMetricFamily(
+            "staffsync_kpi_level", "The KPI's level", labels=["kpi", "conditions"]
+        )
         for r in self.results:
-            labels = [r.id, r.unit, r.cohort]
+            labels = [r.id, r.unit, r.cohort, r.conditions]
             if r.value is not None and not math.isnan(r.value):
                 families["value"].add_metric(labels, r.value)
             families["target"].add_metric(labels, r.target)
             families["fail"].add_metric(labels, r.fail)
             families["samples"].add_metric(labels, r.samples)
-            levels.add_metric([r.id], {level: level == r.level for level in LEVELS})
+            levels.add_metric([r.id, r.conditions], {level: level == r.level for level in LEVELS})
         yield from families.values()
         yield levels
 

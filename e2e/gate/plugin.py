@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from e2e.gate.cohorts import cohort_table, rollback_line
+from e2e.gate.conditions import side_by_side
 from e2e.gate.runner import GateOutcome, exit_status, run_gate, table
 from e2e.gate.units import level_label
 from e2e.harness.options import SuiteConfig
@@ -36,6 +37,11 @@ class GatePlugin:
         terminalreporter.section(f"staffsync gate ({self.suite.gate})")
         for line in table(self.outcome.results):
             terminalreporter.write_line(line)
+        if conditions := side_by_side(self.outcome.results):
+            terminalreporter.write_line("")
+            terminalreporter.write_line("Conditions, side by side:")
+            for line in conditions:
+                terminalreporter.write_line(line)
         cohorts = cohort_table(self.outcome.results)
         if cohorts:
             terminalreporter.write_line("")

@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from e2e.gate.cohorts import cohort_notes, cohort_rows, rollback_line, tripped
+from e2e.gate.conditions import main_pass, side_by_side_rows
 from e2e.gate.kpis import NOT_MEASURED, KpiResult
 from e2e.gate.stats import percentile
 from e2e.gate.units import fmt, level_label
@@ -280,9 +281,21 @@ def _cohorts(results: list[KpiResult]) -> str:
     )
 
 
+def _conditions(results: list[KpiResult]) -> str:
+    """A run judged under several conditions: each KPI per profile, side by side."""
+    rows = side_by_side_rows(results)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+    )
+    return f"<h2>Conditions, side by side</h2><table><tr>{head}</tr>{body}</table>"
+
+
 def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:
-    cohorts = _cohorts(results)
-    results = [r for r in results if not r.cohort]
+    cohorts = _cohorts(results) + _conditions(results)
+    results = [r for r in main_pass(results) if not r.cohort]
     rows = []
     for r in results:
         cells = [fmt(r.value, r.unit), fmt(r.target, r.unit), fmt(r.fail, r.unit)]

@@ -10,6 +10,7 @@ from typing import Any
 
 from e2e.gate import history, openmetrics, report
 from e2e.gate.cohorts import rollback_line, tripped
+from e2e.gate.conditions import load_run, main_pass
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
 from e2e.gate.units import fmt, level_label
 from e2e.harness.metrics import load
@@ -39,7 +40,7 @@ def run_gate(
     history_path: Path | None = None,
     regression_level: str = "warn",
 ) -> GateOutcome:
-    run = load(run_dir)
+    run = load_run(run_dir)
     base = load(baseline)["samples"] if baseline is not None else None
     results = evaluate(
         load_kpis(kpis_path),
@@ -93,8 +94,9 @@ def selection(run: dict[str, Any]) -> str:
 
 
 def table(results: list[KpiResult]) -> list[str]:
-    """The KPIs of the whole run; the cohort KPIs of a rollout run have their own table."""
-    results = [r for r in results if not r.cohort]
+    """The KPIs of the run's own conditions; the cohort KPIs of a rollout run, and the
+    other conditions a run was judged under, have their own tables."""
+    results = [r for r in main_pass(results) if not r.cohort]
     rows = [("KPI", "value", "target", "fail beyond", "level", "n", "method")]
     for r in results:
         rows.append(

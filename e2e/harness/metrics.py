@@ -67,7 +67,10 @@ class MetricsRecorder:
             "finishedAt": time.time(),
             "environment": self.environment,
             "outcomes": self.outcomes,
-            "tests": self.tests,
+            "tests": {
+                nodeid: {**test, "tags": self.tags | test.get("tags", {})}
+                for nodeid, test in self.tests.items()
+            },
             "samples": [asdict(s) for s in self.samples],
             "notes": self.notes,
         }

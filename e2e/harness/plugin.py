@@ -92,6 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if "--screenshot" not in " ".join(config.invocation_params.args):
         config.option.screenshot = "only-on-failure"
     latest = suite.artifacts / "latest"
+    if "/" in suite.run_id:  # a pass of a run (its passes/<conditions>): the run stays latest
+        return
     if latest.is_symlink() or not latest.exists():
         latest.unlink(missing_ok=True)
         latest.symlink_to(suite.run_id)
