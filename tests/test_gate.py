@@ -402,12 +402,16 @@ def test_each_kpi_should_be_judged_per_conditions_and_set_side_by_side(tmp_path:
             "schema": 1,
             "runId": path.name,
             "environment": {"conditions": {"name": name}},
-            "tests": {"e2e/t.py::t": {"outcome": "passed", "measures": ["m"], "tags": {}}},
+            "tests": {
+                "e2e/t.py::t": {
+                    "outcome": "passed",
+                    "measures": ["m"],
+                    "tags": {"conditions": name},
+                }
+            },
             "outcomes": {"e2e/t.py::t": "passed"},
             "samples": [sample("m", v, conditions=name) for v in values],
         }
-        for test in body["tests"].values():
-            test["tags"] = {"conditions": name}
         (path / "metrics.json").write_text(json.dumps(body))
 
     run(tmp_path / "run", "lab", [10.0] * 30)
