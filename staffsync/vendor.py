@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
@@ -45,12 +46,17 @@ def missing() -> list[str]:
 
 
 def fetch(names: list[str]) -> None:
+    pack({n: PACKAGES[n] for n in names}, target)
+
+
+def pack(packages: dict[str, tuple[str, str, str]], destination: Callable[[str], Path]) -> None:
+    """Fetch each package's tarball with `npm pack`, check it against its pinned integrity,
+    and write the one file taken from it to `destination(name)`."""
     npm = shutil.which("npm")
     if npm is None:
         raise VendorError("npm is not installed (apt-get install npm, or run bin/setup)")
-    VENDOR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        specs = [f"{n}@{PACKAGES[n][0]}" for n in names]
+        specs = [f"{n}@{version}" for n, (version, _, _) in packages.items()]
         done = subprocess.run(
             [npm, "pack", *specs, "--json", "--pack-destination", tmp],
             capture_output=True,
@@ -62,14 +68,16 @@ def fetch(names: list[str]) -> None:
             raise VendorError(f"npm pack {' '.join(specs)} failed: {done.stderr.strip()[-500:]}")
         for packed in json.loads(done.stdout):
             name = packed["name"]
-            version, integrity, member = PACKAGES[name]
+            version, integrity, member = packages[name]
             if packed["integrity"] != integrity:
                 raise VendorError(f"{name}@{version}: integrity {packed['integrity']} != pin")
             with tarfile.open(Path(tmp) / packed["filename"]) as tar:
                 source = tar.extractfile(f"package/{member}")
                 if source is None:
                     raise VendorError(f"{name}@{version} has no {member}")
-                target(name).write_bytes(source.read())
+                out = destination(name)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(source.read())
 
 
 def main() -> int:

@@ -118,6 +118,7 @@ def values(
 
 STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "p95": lambda v: percentile(v, 0.95),
+    "p75": lambda v: percentile(v, 0.75),  # Web Vitals judge the 75th percentile
     "p50": lambda v: percentile(v, 0.5),
     "median": median,
     "mean": lambda v: sum(v) / len(v),

@@ -27,6 +27,7 @@ from e2e.harness.metrics import MetricsRecorder, TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.target import Target, target_fixture
 from e2e.harness.users import User, make_user
+from e2e.probes import vitals
 from e2e.probes.server_resources import LEFT_METRICS, Unreadable, read, settle
 from e2e.probes.stability import connected_ratio, error_counts
 
@@ -43,6 +44,7 @@ OPEN_USER_METRICS = frozenset(
         "connection.connected_ratio",
         "errors.count",
         "errors.operations",
+        *(metric for metric, _ in vitals.METRICS.values()),
     }
 )
 
@@ -440,7 +442,10 @@ def open_user(
 
 
 def record_user(user: User, measure: TestMetrics, fault: str) -> None:
-    """Connection stability and error rate of one user's page, from the page's own view."""
+    """Connection stability, error rate and Web Vitals of one user's page, from the page's
+    own view."""
+    for metric, value in vitals.read(user.page).items():
+        measure(metric, value, vitals.unit(metric), fault=fault)
     ratio = connected_ratio(user.probe.sockets(), user.probe.now())
     if ratio is not None:
         measure("connection.connected_ratio", ratio, "ratio", fault=fault)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page
 
 from e2e.pages.schedule_page import SchedulePage
-from e2e.probes import page_probe, sentinel
+from e2e.probes import page_probe, sentinel, vitals
 from e2e.probes.faults import SocketControl
 from e2e.probes.memory import HeapProbe
 from e2e.probes.network import NetworkLog
@@ -49,6 +49,7 @@ def make_user(
     control = SocketControl(context) if control_sockets else None
     page_probe.install(context)
     sentinel.install(context)
+    vitals.install(context)
     page = context.new_page()
     if control is not None:
         control.page = page

@@ -1,0 +1,89 @@
+"""Core Web Vitals of every page the suite opens, by Google's `web-vitals` library (its IIFE
+build, taken from the npm registry by `npm pack` and checked against the pinned integrity,
+as the React client's libraries are; not kept in the repository, `bin/setup` fetches it).
+
+The library runs in the page before any of the app's scripts and keeps the latest value of
+each metric (LCP, INP and CLS as they change, FCP and TTFB once) in `window.__staffsyncVitals`;
+the suite reads them when the test ends.
+
+    python -m e2e.probes.vitals         # fetch it when missing, print its path
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Error as PlaywrightError
+
+from staffsync.vendor import VendorError, pack
+
+VENDOR = Path(__file__).resolve().parent / "vendor"
+PACKAGE = {
+    "web-vitals": (
+        "4.2.4",
+        "sha512-r4DIlprAGwJ7YM11VZp4R884m0Vmgr6EAKe3P+kO0PPj3Unqyvv59rczf6UiGcb9Z8QxZVcqKNwv/g0WNdWwsw==",
+        "dist/web-vitals.iife.js",
+    )
+}
+LIBRARY = VENDOR / f"web-vitals-{PACKAGE['web-vitals'][0]}.iife.js"
+KEEP = """
+;(() => {
+  const held = (window.__staffsyncVitals = {});
+  const keep = (metric) => { held[metric.name] = metric.value; };
+  const v = window.webVitals;
+  if (!v) return;
+  const always = { reportAllChanges: true };
+  v.onLCP(keep, always); v.onINP(keep, always); v.onCLS(keep, always);
+  v.onFCP(keep); v.onTTFB(keep);
+})();
+"""
+# metric name in the page -> (the suite's metric, unit)
+METRICS = {
+    "LCP": ("vitals.lcp_ms", "ms"),
+    "FCP": ("vitals.fcp_ms", "ms"),
+    "TTFB": ("vitals.ttfb_ms", "ms"),
+    "INP": ("vitals.inp_ms", "ms"),
+    "CLS": ("vitals.cls", "score"),
+}
+
+
+def ensure() -> Path:
+    if not LIBRARY.is_file():
+        pack(PACKAGE, lambda _: LIBRARY)
+    return LIBRARY
+
+
+def install(context: BrowserContext) -> None:
+    """Every page of `context` measures its Web Vitals (one init script: Playwright does
+    not order several)."""
+    context.add_init_script(script=ensure().read_text(encoding="utf-8") + KEEP)
+
+
+def read(page: Page) -> dict[str, float]:
+    """The page's Web Vitals so far, by the suite's metric names (those it has: INP needs an
+    interaction, LCP stops at the first input)."""
+    try:
+        held: dict[str, Any] = page.evaluate("() => window.__staffsyncVitals || {}")
+    except PlaywrightError:
+        return {}
+    return {METRICS[k][0]: float(v) for k, v in held.items() if k in METRICS}
+
+
+def unit(metric: str) -> str:
+    return next(u for m, u in METRICS.values() if m == metric)
+
+
+def main() -> int:
+    try:
+        print(ensure())
+    except (VendorError, OSError) as exc:
+        print(f"e2e.probes.vitals: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
