@@ -38,8 +38,11 @@ LOCATE = """selector => {
   if (el.disabled) return {error: `${selector} is disabled`};
   const x = box.left + box.width / 2, y = box.top + box.height / 2;
   const hit = document.elementFromPoint(x, y);
+  // where the mouse goes: the visual viewport, which a phone may have panned or zoomed
+  const vv = window.visualViewport || {offsetLeft: 0, offsetTop: 0, scale: 1};
+  const seen = {x: (x - vv.offsetLeft) * vv.scale, y: (y - vv.offsetTop) * vv.scale};
   // Chromium at times hit-tests a row's button as its own table: nothing else is there
-  if (hit && hit !== el && hit.contains(el) && hit.tagName === "TABLE") return {x, y};
+  if (hit && hit !== el && hit.contains(el) && hit.tagName === "TABLE") return seen;
   if (!hit || (hit !== el && !el.contains(hit))) {
     const at = (e) => {
       const b = e.getBoundingClientRect();
@@ -49,7 +52,7 @@ LOCATE = """selector => {
     return {error: `${selector} (at ${at(el)}) is covered by ${by};`
       + ` viewport ${innerWidth}x${innerHeight}, animations ${document.getAnimations().length}`};
   }
-  return {x, y};
+  return seen;
 }"""
 
 READ_ROWS = """table => [...table.querySelectorAll('[data-testid="staff-row"]')].map(r => {

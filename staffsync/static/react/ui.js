@@ -86,7 +86,11 @@ function EditForm({ calendar, row, onDone }) {
   );
 }
 
-function StaffTable({ period, ready, rows, pending, onEdit, onDelete }) {
+function StaffTable(props) {
+  return h("div", { className: "table-scroll" }, h(Rows, props));
+}
+
+function Rows({ period, ready, rows, pending, onEdit, onDelete }) {
   return h(
     "table",
     { "data-testid": "staff-table", "data-period": String(period), "data-state": ready ? "ready" : "loading" },
