@@ -10,6 +10,7 @@ export class View {
     this.table = $("staff-table");
     this.body = $("staff-rows");
     this.handlers = handlers; // {navigate(index), edit(staffId), remove(staffId)}
+    this.shown = new Map(); // staff id -> {key, tr}: the rows of the last render
     this.buildStrip();
     $("nav-prev").addEventListener("click", () => handlers.step(-1));
     $("nav-next").addEventListener("click", () => handlers.step(1));
@@ -92,14 +93,35 @@ export class View {
     $("nav-next").disabled = index === this.periods.length - 1;
     for (const chip of this.chips) {
       const i = Number(chip.dataset.period);
-      chip.setAttribute("aria-current", String(i === index));
-      chip.dataset.hasData = hasData(i);
+      const current = String(i === index);
+      if (chip.getAttribute("aria-current") !== current) chip.setAttribute("aria-current", current);
+      const has = hasData(i);
+      if (chip.dataset.hasData !== has) chip.dataset.hasData = has;
     }
     $("loading").hidden = loaded;
-    this.body.replaceChildren(...(loaded ? rows.map((row) => this.row(row, pendingIds)) : []));
+    // Only the rows that changed are made again: a member shown in the period before, with
+    // the same values, keeps its row (on a phone, rebuilding every row of every period
+    // made each switch a long task).
+    const shown = new Map();
+    const trs = loaded ? rows.map((row) => this.kept(row, pendingIds, shown)) : [];
+    this.shown = shown;
+    const children = this.body.children;
+    if (trs.length !== children.length || trs.some((tr, i) => children[i] !== tr)) {
+      this.body.replaceChildren(...trs);
+    }
     this.body.animate([{ opacity: 0.6 }, { opacity: 1 }], { duration: 150, easing: "ease-in-out" });
     this.table.dataset.period = String(index);
     this.table.dataset.state = loaded ? "ready" : "loading";
+  }
+
+  // The row of the last render for this member when nothing it shows has changed.
+  kept(row, pendingIds, shown) {
+    const pending = pendingIds.has(row.id);
+    const key = JSON.stringify([row.version ?? "", pending, ...COLUMNS.map((c) => row[c] ?? "")]);
+    const held = this.shown.get(row.id);
+    const tr = held && held.key === key ? held.tr : this.row(row, pendingIds);
+    shown.set(row.id, { key, tr });
+    return tr;
   }
 
   row(row, pendingIds) {
