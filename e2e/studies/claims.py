@@ -2,6 +2,7 @@
 an app whose database answers with a hosted database's latency.
 
     python -m e2e.claims [--db-latency-ms 300] [--clients vanilla,react]
+    python -m e2e.claims --conditions mobile-4g     # the round trip doing the work
 
 Also puts the reference app's clients side by side (prefetch mode, same database latency):
 what a React client costs is a real question for the team that owns the production app.
@@ -210,7 +211,13 @@ def server_load_lines(costs: dict[str, dict[str, float]], plan_cut: float) -> li
 
 def main(argv: list[str] | None = None) -> int:
     cli = parser("python -m e2e.claims", __doc__)
-    cli.add_argument("--db-latency-ms", type=int, default=300)
+    cli.add_argument(
+        "--conditions",
+        default="",
+        help="run every scenario under these conditions (e2e.conditions); the database then"
+        " answers at 0 ms unless --db-latency-ms says otherwise",
+    )
+    cli.add_argument("--db-latency-ms", type=int, default=None, help="300, or 0 with --conditions")
     cli.add_argument("--dataset", help="seed dataset for both runs")
     cli.add_argument(
         "--clients", default="vanilla,react", help="clients to compare; empty for none"
@@ -225,9 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         "--nav-rate", type=float, default=0.5, help="server-load claim: switches/s a user"
     )
     args = cli.parse_args(argv)
+    if args.db_latency_ms is None:
+        args.db_latency_ms = 0 if args.conditions else 300
     plan = json.loads(THRESHOLDS.read_text(encoding="utf-8"))
-    name = f"claims-{stamp()}"
+    name = f"claims-{stamp()}" + (
+        f"-{args.conditions.replace(',', '+')}" if args.conditions else ""
+    )
     extra = ["--dataset", args.dataset] if args.dataset else []
+    if args.conditions:
+        extra += ["--conditions", args.conditions]
     out = args.artifacts / name
     runs = {
         m: run_mode(m, args.db_latency_ms, f"{name}-{m}", args.artifacts, extra)
@@ -237,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = claims(figs["legacy"], figs["prefetch"], plan)
     out.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"# The plan's claims, measured (database latency {args.db_latency_ms} ms)",
+        f"# The plan's claims, measured (conditions {args.conditions or 'lab'},"
+        f" database latency {args.db_latency_ms} ms)",
         "",
         "| claim | legacy | prefetch | verdict |",
         "|---|---|---|---|",
@@ -257,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         costs = server_load(args.load_users, args.load_seconds, args.nav_rate, out)
         lines += server_load_lines(costs, plan["serverLoadCut"])
     (out / "claims.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    record = {"dbLatencyMs": args.db_latency_ms, "figures": figs, "rows": rows}
+    record = {"conditions": args.conditions or "lab", "dbLatencyMs": args.db_latency_ms}
+    record |= {"figures": figs, "rows": rows}
     record["clients"] = client_figs
     record["serverLoad"] = costs
     (out / "claims.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
