@@ -113,7 +113,7 @@ def test_recorded_healthy_run_should_pass_every_kpi_with_data() -> None:
     assert results["navigation_p95"].level == "pass"
     assert results["navigation_p95"].samples >= 20
     assert results["writes_lost"].value == 0
-    newer = ("load_", "dom_", "security_", "cohort_", "server_", "vitals_")  # later KPIs
+    newer = ("load_", "dom_", "security_", "cohort_", "server_", "vitals_", "growth_")
     measured = {k: r for k, r in results.items() if not k.startswith(newer)}
     assert all(r.level == "pass" for r in measured.values()), measured
     assert all(r.level == NOT_MEASURED for k, r in results.items() if k.startswith(newer))
@@ -206,7 +206,7 @@ def test_smoke_selection_on_a_healthy_app_should_pass_with_unselected_kpis_not_m
     assert by_id["heap_growth"].level == NOT_MEASURED
     assert "no selected test measures it" in by_id["heap_growth"].note
     left_out = {r.id for r in results if r.level == NOT_MEASURED}
-    later = ("load_", "dom_", "security_", "cohort_", "server_", "vitals_")  # later KPIs
+    later = ("load_", "dom_", "security_", "cohort_", "server_", "vitals_", "growth_")
     newer = {r.id for r in results if r.id.startswith(later)}
     assert left_out == {"heap_growth"} | newer
     assert all(r.level == "pass" for r in results if r.id not in left_out), results

@@ -77,3 +77,17 @@ def test_fair_interval_should_hold_a_fair_draw_but_not_a_flag_read_backwards() -
     assert not lo <= 36 <= hi  # 90 % in the new mode at a 10 % step (F31)
     assert fair_interval(40, 50) == (10, 30)
     assert fair_interval(40, 0) == (0, 0) and fair_interval(40, 100) == (40, 40)
+
+
+def test_growth_exponent_should_tell_linear_from_faster_growth() -> None:
+    """The gate's growth KPIs read this slope: a cost proportional to the staff is 1, one
+    with a fixed part below 1, one per pair of members 2."""
+    from e2e.studies.growth import exponent
+
+    sizes = [18.0, 54.0, 180.0]
+    linear = exponent([(n, 3.0 * n) for n in sizes])
+    fixed_part = exponent([(n, 400.0 + n) for n in sizes])
+    quadratic = exponent([(n, 0.01 * n * n) for n in sizes])
+    assert abs(linear - 1) < 1e-9, linear
+    assert fixed_part < 0.5, fixed_part
+    assert abs(quadratic - 2) < 1e-9, quadratic

@@ -139,6 +139,39 @@ def propagation_chart(samples: list[dict[str, Any]]) -> str:
     return _svg(fig)
 
 
+def growth_section(samples: list[dict[str, Any]]) -> str:
+    """First row and navigation over the staff a period on log-log axes, per conditions,
+    with each curve's growth exponent (python -m e2e.growth)."""
+    costs = (("growth.firstRowMs", "first row", "growth.first_row_exponent"),
+             ("growth.navP50Ms", "navigation p50", "growth.navigation_exponent"))  # fmt: skip
+    if not _series(samples, costs[0][0]):
+        return "<p>Not measured in this run (<code>python -m e2e.growth</code>).</p>"
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3))
+    for ax, (metric, title, slope) in zip(axes, costs, strict=True):
+        for name in dict.fromkeys(
+            s["tags"].get("conditions", "") for s in _series(samples, metric)
+        ):
+            points = sorted(
+                (int(s["tags"]["factor"]), s["value"])
+                for s in _series(samples, metric)
+                if s["tags"].get("conditions", "") == name
+            )
+            k = next(
+                (
+                    s["value"]
+                    for s in _series(samples, slope)
+                    if s["tags"].get("conditions", "") == name
+                ),
+                float("nan"),
+            )
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o",
+                    label=f"{name}: exponent {k:.2f}")  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="x the bundled staff", ylabel="ms", title=title)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _svg(fig) + "<p>The exponent is the least-squares slope on these axes: 1 is linear.</p>"
+
+
 def load_section(samples: list[dict[str, Any]]) -> str:
     """Users, CPU and memory over the seconds of the load, and its timings' percentiles."""
     users = _series(samples, "load.users_connected")
@@ -346,6 +379,7 @@ Mode: {html.escape(str(env.get("mode")))}; defect: {html.escape(str(env.get("def
 <h2>Cross-tab propagation</h2>{propagation_chart(samples)}
 <h2>Heap growth triage</h2>{triage_section(run_dir)}
 <h2>Load</h2>{load_section(samples)}
+<h2>Cost as the work grows</h2>{growth_section(samples)}
 <h2>Trend over the last {len(trend)} runs</h2>{trend_chart(trend, results)}
 <h2>Failures</h2>{_failures(run_dir, outcomes)}
 <h2>Environment</h2><table>{env_rows}</table>

@@ -15,6 +15,8 @@ def fmt(value: float | None, unit: str) -> str:
         if abs(value) >= 1024 * 1024:
             return f"{value / 1024 / 1024:.2f} MiB"
         return f"{value / 1024:.1f} KiB"
+    if unit == "exponent":  # a growth exponent: 1 is linear
+        return f"{value:.2f}"
     if unit == "score":  # layout shift: a unitless score, good at 0.1 or less
         return f"{value:.3f}"
     if unit == "ratio":
