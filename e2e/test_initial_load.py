@@ -25,6 +25,7 @@ from e2e.harness.target import Target
     "initial_load.sync_period_bytes",
     "initial_load.ws_bytes_received",
 )
+@pytest.mark.core
 def test_initial_load_should_render_staff_and_record_timings(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -50,6 +51,7 @@ def test_initial_load_should_render_staff_and_record_timings(
     "navigation.bytes_per_navigation",
     "navigation.latency_ms",
 )
+@pytest.mark.core
 def test_every_period_should_show_exactly_the_servers_staff_without_traffic(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:

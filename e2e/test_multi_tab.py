@@ -53,6 +53,7 @@ def assert_everywhere(user: User, target: Target, periods: range) -> None:
         assert_shows_truth(user, truth, period)
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 @pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost")
 def test_edits_should_reach_every_other_tab_across_periods_and_modes(
@@ -97,6 +98,7 @@ def test_edit_should_reach_the_other_tab_in_every_period_of_that_person(
     assert_persisted(a, target, {staff_id: {"name": name}}, measure)
 
 
+@pytest.mark.core
 def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     open_user: OpenUser, target: Target
 ) -> None:
@@ -122,6 +124,7 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     assert_everywhere(a, target, range(periods))
 
 
+@pytest.mark.core
 @pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost", "writes.duplicated")
 def test_create_and_delete_should_propagate(
     open_user: OpenUser, target: Target, measure: TestMetrics

@@ -78,6 +78,7 @@ def drive(
     return run
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 def test_rapid_forward_switching_should_end_on_the_last_period(
     open_user: OpenUser, target: Target, measure: TestMetrics
@@ -89,6 +90,7 @@ def test_rapid_forward_switching_should_end_on_the_last_period(
     check_run(user, run, truth, measure)
 
 
+@pytest.mark.core
 def test_rapid_backward_switching_should_end_on_the_last_period(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -105,6 +107,7 @@ def test_rapid_backward_switching_should_end_on_the_last_period(
     check_run(user, run, truth, measure)
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 def test_rapid_random_jumps_should_end_on_the_last_requested_period(
     open_user: OpenUser,
@@ -122,6 +125,7 @@ def test_rapid_random_jumps_should_end_on_the_last_requested_period(
     check_run(user, run, truth, measure)
 
 
+@pytest.mark.core
 @pytest.mark.measures("navigation.event_timing_ms")
 def test_keyboard_switching_should_behave_like_the_buttons(
     open_user: OpenUser, target: Target, measure: TestMetrics

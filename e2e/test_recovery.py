@@ -220,6 +220,7 @@ def outage_round(
     ).to_have_text(my_name)
 
 
+@pytest.mark.core
 @pytest.mark.smoke
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms", "writes.lost")
@@ -258,6 +259,7 @@ def test_cut_socket_should_reconnect_and_resync(
     assert_one_socket(user, whole_life=False)
 
 
+@pytest.mark.core
 @pytest.mark.fault
 @pytest.mark.measures("recovery.reconnect_ms", "writes.lost", "writes.duplicated")
 def test_short_outage_should_lose_nothing(
