@@ -131,7 +131,22 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 for h in self.m.visible_handles(p, t)
             ]
             offline = [v for v in found if not self.m.connected(v[0])]
-            return offline if offline_first and offline else found
+            if offline_first and offline:
+                return offline
+            if self.striking is not None and self.striking["moment"] == "broadcast":
+                # a broadcast lost matters where a colleague watches that member
+                watched = [v for v in found if self.watched(v[0], v[2])]
+                return watched or found
+            return found
+
+        def watched(self, profile: str, handle: str) -> bool:
+            """Another connected profile shows this member in one of its tabs."""
+            return any(
+                handle in self.m.visible_handles(q, u)
+                for q, o in self.m.profiles.items()
+                if q != profile and self.m.connected(q)
+                for u in o.tabs
+            )
 
         def server_rows(self) -> list[str]:
             return [h for h in self.m.live_handles() if h in self.m.handles]
@@ -212,7 +227,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             readers = any(q != p and o.tabs and m.connected(q) for q, o in m.profiles.items())
             found: list[tuple[str, str]] = []
             # the worst moments drawn most: an answer lost, a broadcast missed, a frame lost
-            for moment in ("answered",) * 6 + ("broadcast",) * 2 + ("sent", "before"):
+            for moment in ("answered",) * 5 + ("broadcast",) * 4 + ("sent", "before"):
                 for fault in faults:
                     if moment == "broadcast":
                         ok = readers and fault != "kill"
@@ -282,7 +297,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             """Open a member's edit form, or the create form, and leave it open."""
             members = self.visible()
             tabs = self.tabs(writable=True, loaded=True)
-            of_member: bool = self.pick(data, (False, True, True, True), "form", 19)
+            of_member: bool = self.pick(data, (False, *(True,) * 5), "form", 19)
             if members and of_member:
                 p, t, handle = self.pick(data, members, "member", 23)
                 self.do(Step("open_form", p, t, {"handle": handle}))
@@ -532,9 +547,9 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 return ["online"] * 6
             if forms := self.form_tabs():  # a user lingers over a form while colleagues write
                 if self.overtaken & set(forms):  # and then closes it
-                    return ["save_form"] * 20 + ["cancel_form"] * 12 + ["type"] * 4
+                    return ["save_form"] * 28 + ["cancel_form"] * 14 + ["type"] * 3
                 lingering = ["type"] * 6 + ["wait"] * 2 + ["save_form"] * 8 + ["cancel_form"] * 6
-                return ["other_write"] * 28 + lingering
+                return ["other_write"] * 40 + lingering
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
