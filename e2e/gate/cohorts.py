@@ -4,7 +4,7 @@ they tripped (the terminal and the report show the same lines)."""
 from __future__ import annotations
 
 from e2e.gate.kpis import NOT_MEASURED, KpiResult
-from e2e.gate.units import fmt, level_label
+from e2e.gate.units import fmt, level_label, text_table
 
 
 def tripped(results: list[KpiResult]) -> list[KpiResult]:
@@ -58,7 +58,4 @@ def cohort_table(results: list[KpiResult]) -> list[str]:
     rows = cohort_rows(results)
     if not rows:
         return []
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines + [f"  {note}" for note in cohort_notes(results)]
+    return text_table(rows) + [f"  {note}" for note in cohort_notes(results)]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from e2e.gate.kpis import NOT_MEASURED, TAG, KpiResult
-from e2e.gate.units import fmt, level_label
+from e2e.gate.units import fmt, level_label, text_table
 from e2e.harness.metrics import load
 
 PASSES = "passes"  # inside a run directory: one folder per pass under other conditions
@@ -84,9 +84,7 @@ def side_by_side(results: list[KpiResult]) -> list[str]:
     rows = side_by_side_rows(results)
     if not rows:
         return []
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows)
     notes = [f"  {r.id} [{r.conditions}]: {r.note}" for r in results
              if r.conditions and r.note and r.level not in (NOT_MEASURED, "pass")]  # fmt: skip
     return lines + notes

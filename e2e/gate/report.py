@@ -292,15 +292,20 @@ def _failures(run_dir: Path, outcomes: dict[str, str]) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
+def _html_table(rows: list[tuple[str, ...]]) -> str:
+    """Rows of text as a table, the first row its head."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def _cohorts(results: list[KpiResult]) -> str:
     """A rollout run's cohorts side by side, and the rollback triggers they tripped."""
     rows = cohort_rows(results)
     if not rows:
         return ""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
-    )
     alarms = "".join(
         f'<p style="color:{COLOURS["fail"]};font-weight:bold">{html.escape(rollback_line(r))}</p>'
         for r in tripped(results)
@@ -309,7 +314,7 @@ def _cohorts(results: list[KpiResult]) -> str:
     return (
         "<h2>Rollout cohorts, side by side</h2>"
         + alarms
-        + f"<table><tr>{head}</tr>{body}</table>"
+        + _html_table(rows)
         + (f"<ul>{notes}</ul>" if notes else "")
     )
 
@@ -317,13 +322,7 @@ def _cohorts(results: list[KpiResult]) -> str:
 def _conditions(results: list[KpiResult]) -> str:
     """A run judged under several conditions: each KPI per profile, side by side."""
     rows = side_by_side_rows(results)
-    if not rows:
-        return ""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
-    )
-    return f"<h2>Conditions, side by side</h2><table><tr>{head}</tr>{body}</table>"
+    return f"<h2>Conditions, side by side</h2>{_html_table(rows)}" if rows else ""
 
 
 def _gate_table(results: list[KpiResult], gate_verdict: str) -> str:

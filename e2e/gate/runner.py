@@ -12,7 +12,7 @@ from e2e.gate import history, openmetrics, report
 from e2e.gate.cohorts import rollback_line, tripped
 from e2e.gate.conditions import load_run, main_pass
 from e2e.gate.kpis import NOT_MEASURED, KpiResult, evaluate, load_kpis, verdict
-from e2e.gate.units import fmt, level_label
+from e2e.gate.units import fmt, level_label, text_table
 from e2e.harness.metrics import load
 
 # Exit statuses: pytest's own for test failures (1), these for the gate.
@@ -110,9 +110,7 @@ def table(results: list[KpiResult]) -> list[str]:
                 r.method,
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows)
     for r in results:
         if r.note:
             lines.append(f"  {r.id}: {r.note}")

@@ -27,3 +27,11 @@ def fmt(value: float | None, unit: str) -> str:
 def level_label(level: str) -> str:
     """PASS, WARN, FAIL, INSUFFICIENT, NOT MEASURED."""
     return "NOT MEASURED" if level == NOT_MEASURED else level.upper()
+
+
+def text_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of text as aligned terminal lines, the first row its head, a rule under it."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
