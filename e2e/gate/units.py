@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from e2e.gate.kpis import NOT_MEASURED
 
@@ -29,7 +30,7 @@ def level_label(level: str) -> str:
     return "NOT MEASURED" if level == NOT_MEASURED else level.upper()
 
 
-def text_table(rows: list[tuple[str, ...]]) -> list[str]:
+def text_table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Rows of text as aligned terminal lines, the first row its head, a rule under it."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
