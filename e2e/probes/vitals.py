@@ -23,8 +23,8 @@ from staffsync.vendor import VendorError, pack
 VENDOR = Path(__file__).resolve().parent / "vendor"
 PACKAGE = {
     "web-vitals": (
-        "4.2.4",
-        "sha512-r4DIlprAGwJ7YM11VZp4R884m0Vmgr6EAKe3P+kO0PPj3Unqyvv59rczf6UiGcb9Z8QxZVcqKNwv/g0WNdWwsw==",
+        "5.1.0",
+        "sha512-ArI3kx5jI0atlTtmV0fWU3fjpLmq/nD3Zr1iFFlJLaqa5wLBkUSzINwBPySCX/8jRyjlmy1Volw1kz1g9XE4Jg==",
         "dist/web-vitals.iife.js",
     )
 }
@@ -42,7 +42,7 @@ KEEP = """
   const always = { reportAllChanges: true };
   v.onLCP(keep, always); v.onCLS(keep, always);
   v.onINP(keep, { ...always, durationThreshold: INP_FLOOR_MS });
-  // web-vitals 4.2.4 reports no INP for a page's first interaction while it is the only
+  // web-vitals 5.1.0 reports no INP for a page's first interaction while it is the only
   // one (measured here); INP of a page with under 50 interactions is its longest, which
   // Event Timing gives. And a count, for a page whose every interaction was under the floor.
   held.longest = 0;
