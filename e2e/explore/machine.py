@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as with_seed
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -606,18 +607,34 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
     return UsersExplored
 
 
+RESTARTS = 20  # new Hypothesis runs after it found its draws inconsistent (see explore)
+
+
 def explore(session: ExploreSession) -> None:
-    """Run Hypothesis until the exploring budget is spent; raises the shortest failure."""
-    machine = with_seed(session.config.explore_seed)(machine_for(session))
-    try:
-        _run(machine)
-    except BudgetSpent:
-        pass
-    except Exception:
-        # Hypothesis, stopped half-way by the budget, may object to the cut example; a
-        # failure that did not repeat on replay is reported by the shortest run that failed
-        if not session.stopped and session.failure is None:
-            raise
+    """Run Hypothesis until the exploring budget is spent; raises the shortest failure.
+
+    A sequence's choices depend on more than Hypothesis' draws (the example's salt, the
+    mode the deployment gave each profile), so that a prefix Hypothesis replays to mutate
+    it may draw differently the second time; Hypothesis then stops with
+    FlakyStrategyDefinition. Exploring goes on with a new Hypothesis run (the next seed of
+    the same series: a seed still explores the same way) until the budget is spent."""
+    seed = session.config.explore_seed
+    for restart in range(RESTARTS + 1):
+        machine = with_seed(seed + restart * 1_000_003)(machine_for(session))
+        try:
+            _run(machine)
+        except BudgetSpent:
+            pass
+        except Flaky:
+            if not session.stopped and session.failure is None:
+                session.restarts += 1
+                continue
+        except Exception:
+            # Hypothesis, stopped half-way by the budget, may object to the cut example; a
+            # failure that did not repeat on replay is reported by the shortest run that failed
+            if not session.stopped and session.failure is None:
+                raise
+        break
     if session.failure is not None:
         minimise(session)
         raise AssertionError(session.failure.message)

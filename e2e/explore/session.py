@@ -61,6 +61,7 @@ class ExploreSession:
     failure: Failure | None = None
     salt: int = 0  # the current example's, kept from the first failure on (see salted)
     stopped: str = ""  # why exploring ended before Hypothesis did: its budget
+    restarts: int = 0  # Hypothesis runs begun again after it found its draws inconsistent
 
     @property
     def server_actions(self) -> bool:
@@ -171,7 +172,8 @@ class ExploreSession:
         zones = ", ".join(f"{z} {n}" for z, n in self.zones.most_common())
         return (
             f"explored {self.examples} sequences, {self.steps} steps, {self.checks} checks"
-            f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed})\n"
+            f" in {time.monotonic() - self.started:.0f} s (seed {self.config.explore_seed}"
+            f"{f', Hypothesis begun again {self.restarts} times' if self.restarts else ''})\n"
             f"  actions: {kinds}\n  action x content ({len(self.pairs)}): {pairs}\n"
             f"  coverage cells exercised ({len(self.cells)}): {cells}\n"
             f"  (operation x moment x fault) cells reached ({len(self.moments)}): {moments}\n"
