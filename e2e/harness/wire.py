@@ -10,6 +10,8 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from e2e.harness.catalogue import explain
+
 Frame = dict[str, Any]
 
 
@@ -92,7 +94,12 @@ class WireClient:
         )
 
     def all_periods(self) -> dict[int, list[Frame]]:
-        reply = self.request("SYNC_ALL_PERIODS_REQUEST", {})
+        try:
+            reply = self.request("SYNC_ALL_PERIODS_REQUEST", {})
+        except TimeoutError as exc:  # what a page waits for first, longer than a user would
+            raise TimeoutError(
+                explain(f"the server's snapshot within {self.timeout:.0f} s", exc, ("F48",))
+            ) from None
         if reply["type"] != "SYNC_ALL_PERIODS_RESPONSE":
             raise AssertionError(f"expected SYNC_ALL_PERIODS_RESPONSE, got {reply}")
         return {int(k): v for k, v in reply["payload"]["periods"].items()}
