@@ -114,7 +114,8 @@ def claims(
                 prefetch["nav_p95_ms"] < plan["navigationInstantP95Ms"]
                 and legacy["nav_p50_ms"] >= plan["legacyNavigationAtLeastMs"]
             )
-            + " in shape: prefetch is one frame, not 0 ms; legacy is the database round trip",
+            + " in shape: prefetch is one frame, not 0 ms; legacy is a new socket and a sync,"
+            " round trips to the server and its database",
         ),
         (
             "one persistent socket: 0 sockets per navigation",
