@@ -507,12 +507,11 @@ class Explorer:
     def _changes(
         self, p: str, t: str, args: dict[str, Any], held: dict[str, Any]
     ) -> dict[str, Any]:
-        """What the client sends: the fields whose value differs from the row it shows."""
+        """What the client sends: the fields whose value differs from the row it shows. A
+        move is two fields: a date the user left as the tab showed it is not sent, and the
+        server keeps a colleague's newer value of it (the per-field rule)."""
         row = self.model.holdings(p, t).get(self._id(args["handle"]))
-        changes = {k: v for k, v in held.items() if row is None or getattr(row, k) != v}
-        if "first" in changes or "last" in changes:  # a move sends both dates
-            changes |= {"first": held["first"], "last": held["last"]}
-        return changes
+        return {k: v for k, v in held.items() if row is None or getattr(row, k) != v}
 
     def _replayed(self, sent: list[tuple[Write, str | None]], condition: str) -> None:
         for write, refused in sent:
