@@ -22,7 +22,7 @@ from e2e.harness.wire import WireClient
 from tests.conftest import AppFactory
 
 SHAPED = ("desktop", "mobile-4g", "mobile-flaky")
-PINGS = 24  # round trips a page times (8 where one takes over 200 ms: the relay's jitter
+PINGS = 16  # round trips a page times (8 where one takes over 200 ms: the relay's jitter
 # is seeded, so its draws, and their median, are the same in every run)
 WARM = 3  # the first round trips of a socket warm the page's code up: not judged
 TOLERANCE = 0.10
@@ -150,7 +150,7 @@ def _measure(page: Page, url: str, rtt_ms: float = 0) -> tuple[list[float], dict
 
 
 def pings(rtt_ms: float) -> int:
-    return PINGS if rtt_ms <= 200 else PINGS // 3
+    return PINGS if rtt_ms <= 200 else PINGS // 2
 
 
 def _judge(name: str, times: list[float], document: dict[str, float], loopback: Loopback) -> None:
