@@ -11,15 +11,16 @@ from e2e.gate.kpis import KpiResult
 
 
 def append(path: Path, run: dict[str, Any], results: list[KpiResult], gate_verdict: str) -> None:
-    entry = {
+    own = main_pass(results)
+    entry: dict[str, Any] = {
         "runId": run.get("runId"),
         "finishedAt": run.get("finishedAt"),
         "mode": run.get("environment", {}).get("mode"),
         "defect": run.get("environment", {}).get("defect"),
         "verdict": gate_verdict,
-        "kpis": {r.id: {"value": r.value, "level": r.level} for r in main_pass(results)},
+        "kpis": {r.id: {"value": r.value, "level": r.level} for r in own},
     }
-    others = [r for r in results if r not in main_pass(results)]
+    others = [r for r in results if r.conditions != own[0].conditions] if own else []
     if others:  # the passes under other conditions, each KPI named with its profile
         entry["underConditions"] = {
             f"{r.id} [{r.conditions}]": {"value": r.value, "level": r.level} for r in others
