@@ -13,7 +13,7 @@ from e2e.harness.catalogue import explain
 from e2e.harness.cycles import cycle
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.target import Target
-from e2e.probes.server_resources import LEFT_METRICS, Resources, Unreadable, read, settle
+from e2e.probes.server_resources import LEFT_METRICS, Resources, Unreadable, read, settle, warm
 
 CONNECTIONS = 500  # a cycle, opened and closed in a few seconds
 WARM_UP = 1  # cycles before anything is judged (allocator arenas, thread pools, caches)
@@ -43,7 +43,7 @@ def test_closed_connections_should_leave_nothing_on_the_server(
     periods = len(target.rows())
     for _ in range(WARM_UP):
         cycle(target.ws_url, CONNECTIONS, periods)
-    counts = settle(target.base_url, first, pid)  # what the warm server holds with no page
+    counts = warm(target.base_url, first, pid)  # what the warm server holds with no page
     opened, memory = [0.0], [counts.memory[0]]
     kept: dict[str, float] = {}
     for _ in range(MEASURED):

@@ -101,13 +101,27 @@ def _of_process(pid: int) -> Resources:
 
 
 def settle(
-    base_url: str, baseline: Resources, pid: int | None = None, timeout_s: float = SETTLE_S
+    base_url: str,
+    baseline: Resources,
+    pid: int | None = None,
+    timeout_s: float = SETTLE_S,
+    kinds: tuple[str, ...] = tuple(LEFT_METRICS),
 ) -> Resources:
-    """The first reading that holds nothing beyond `baseline` (the server has let go of the
-    closed connections), or the last one after `timeout_s`: what it kept."""
+    """The first reading that holds nothing of `kinds` beyond `baseline` (the server has let
+    go of the closed connections), or the last one after `timeout_s`: what it kept."""
     deadline = time.monotonic() + timeout_s
     while True:
         now = read(base_url, pid)
-        if not any(now.left_over(baseline).values()) or time.monotonic() > deadline:
+        left = now.left_over(baseline)
+        if not any(left.get(kind, 0.0) for kind in kinds) or time.monotonic() > deadline:
             return now
         time.sleep(0.1)  # the next reading; the condition is the server letting go
+
+
+def warm(base_url: str, cold: Resources, pid: int | None = None) -> Resources:
+    """What a warmed-up server holds with no connection: the first reading after its clients
+    and tasks are back to the `cold` reading's. A warm server keeps descriptors a cold one had
+    not opened yet (its database's files, its executor's threads), so they are not waited
+    for; where neither clients nor tasks are exported (psutil), descriptors are."""
+    kinds = tuple(k for k in ("connections", "tasks") if k in cold.left_over(cold))
+    return settle(base_url, cold, pid, kinds=kinds or ("descriptors",))
