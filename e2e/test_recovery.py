@@ -293,33 +293,36 @@ def test_deploy_length_outage_should_bring_every_tab_back_by_itself(
     permanent disconnection") fails here, however well it does in 20 s outages."""
     app = target.require_app()
     writer, control = with_control(open_user)
-    reader = open_user("B")
+    # every tab of the deployment: another user's, and one in legacy mode
+    readers = [open_user("B"), open_user("L", mode="legacy")]
+    tabs = [writer, *readers]
     period = writer.schedule.current_period()
     mine = member_in(target, period, 1)
     name = f"Typed During Deploy {time.monotonic_ns() % 10**6}"
     app.kill()
     down = time.monotonic()
-    for user in (writer, reader):
+    for user in tabs:
         wait_state(user, "reconnecting")
     writer.schedule.rename_staff(mine, name)
     control.hold(until=down + suite_config.deploy_seconds)
-    back = {user.name: user.probe.now() for user in (writer, reader)}  # before the restart
+    back = {user.name: user.probe.now() for user in tabs}  # before the restart
     app.restart()
     # from the restart command: the app's own start-up is added to the limit
     limit = suite_config.reconnect_limit_ms + app.ready_s * 1000
-    for user in (writer, reader):
+    for user in tabs:
         record_reconnect(user, back[user.name], measure, "deploy", ("F3", "F45"), limit)
     wait_confirmed(writer)
     assert_persisted(writer, target, {mine: {"name": name}}, measure, ("F8", "F45"))
-    expect(
-        reader.schedule.name_cell(mine),
-        explain(
-            "the edit typed during the deploy shown in the other user's tab",
-            "the old name",
-            ("F7", "F45"),
-            reader.evidence,
-        ),
-    ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
+    for reader in readers:
+        expect(
+            reader.schedule.name_cell(mine),
+            explain(
+                f"the edit typed during the deploy shown in {reader.name}'s tab ({reader.mode})",
+                "the old name",
+                ("F7", "F45"),
+                reader.evidence,
+            ),
+        ).to_have_text(name, timeout=RECONNECT_TIMEOUT_MS)
     assert_one_socket(writer, whole_life=False)
 
 
