@@ -165,14 +165,18 @@ def _judge(name: str, times: list[float], document: dict[str, float], loopback: 
         f" {n.rtt_ms:g} ms +- {TOLERANCE:.0%} (all: {[round(t) for t in times]})"
     )
     # a fresh connection pays the handshake's round trip, then the request's, then the
-    # bytes at the down link's rate; jitter may move each way by half the spread
+    # bytes at the down link's rate; jitter may move each way by half the spread. Chromium
+    # can open the connection before the navigation's fetchStart, and the part of the
+    # handshake's round trip paid by then is not in the page's figure (desktop's 60 ms was
+    # seen at 47-49 ms in 2 of 3 runs here): from one round trip to two.
     transfer = document["bytes"] * 8 / (n.down_kbps or float("inf"))
-    expected = 2 * n.rtt_ms + transfer
-    slack = TOLERANCE * expected + n.jitter_ms
+    shortest, longest = n.rtt_ms + transfer, 2 * n.rtt_ms + transfer
+    slack = TOLERANCE * longest + n.jitter_ms
     added = document["ms"] - loopback.load_ms
-    assert abs(added - expected) <= slack, (
+    assert shortest - slack <= added <= longest + slack, (
         f"{name}: a page load of {document['bytes']:.0f} bytes took {added:.0f} ms more than"
-        f" on loopback ({loopback.load_ms:.0f} ms), expected {expected:.0f} ms +- {slack:.0f}"
+        f" on loopback ({loopback.load_ms:.0f} ms), expected {shortest:.0f}-{longest:.0f} ms"
+        f" +- {slack:.0f}"
     )
 
 
