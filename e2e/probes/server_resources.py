@@ -123,5 +123,6 @@ def warm(base_url: str, cold: Resources, pid: int | None = None) -> Resources:
     and tasks are back to the `cold` reading's. A warm server keeps descriptors a cold one had
     not opened yet (its database's files, its executor's threads), so they are not waited
     for; where neither clients nor tasks are exported (psutil), descriptors are."""
-    kinds = tuple(k for k in ("connections", "tasks") if k in cold.left_over(cold))
+    readable = {"connections": cold.clients, "tasks": cold.tasks}
+    kinds = tuple(kind for kind, value in readable.items() if value is not None)
     return settle(base_url, cold, pid, kinds=kinds or ("descriptors",))
