@@ -109,6 +109,23 @@ def slope_per(xs: list[float], ys: list[float], per: float) -> float:
     return per * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
+def median_slope_per(xs: list[float], ys: list[float], per: float) -> float:
+    """Theil-Sen slope (the median of the slopes between every two points), scaled to `per`
+    units of x. For counts that come and go by one between readings (a listener the browser
+    or a probe holds for a moment), a steady growth shows and a one-off step does not."""
+    slopes = sorted(
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(len(xs))
+        for j in range(i + 1, len(xs))
+        if xs[j] != xs[i]
+    )
+    if not slopes:
+        return 0.0
+    mid = len(slopes) // 2
+    median = slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
+    return per * median
+
+
 def forward_targets(user: User, periods: int) -> list[int]:
     """SWITCHES steps forward (fewer on a short calendar), from the period shown if that
     leaves room, else from an earlier one the page is moved to first."""

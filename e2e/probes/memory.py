@@ -5,11 +5,15 @@ from __future__ import annotations
 import psutil
 from playwright.sync_api import CDPSession, Page
 
+# resolves in an idle period, after the idle callbacks queued before it
+IDLE = "() => new Promise((resolve) => requestIdleCallback(() => resolve(null)))"
+
 
 class HeapProbe:
     """`performance.memory` is bucketed in headless Chromium; CDP gives exact figures."""
 
     def __init__(self, page: Page) -> None:
+        self.page = page
         self.cdp: CDPSession = page.context.new_cdp_session(page)
         self.cdp.send("Performance.enable")
 
@@ -18,7 +22,11 @@ class HeapProbe:
 
     def after_gc(self) -> dict[str, float]:
         """CDP Performance metrics after a forced GC: JSHeapUsedSize, and the counts that a
-        leak too small for the heap figure still moves (JSEventListeners, Nodes, Documents)."""
+        leak too small for the heap figure still moves (JSEventListeners, Nodes, Documents).
+        Taken once the page has been idle: work put off until then holds listeners meanwhile
+        (web-vitals keeps a visibilitychange listener per interaction until an idle
+        callback), which a busy page would show as listeners come and gone."""
+        self.page.evaluate(IDLE)
         self.cdp.send("HeapProfiler.collectGarbage")
         self.cdp.send("HeapProfiler.collectGarbage")
         metrics = self.cdp.send("Performance.getMetrics")["metrics"]
