@@ -4,7 +4,7 @@ The deterministic cases of what the exploration's lingering steps (e2e/explore) 
 from __future__ import annotations
 
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import nonce, shows_cell
+from e2e.harness.checks import nonce, shows_cell, wait_confirmed
 from e2e.harness.plugin import OpenUser
 from e2e.harness.target import Target
 from e2e.harness.users import User
@@ -38,6 +38,7 @@ def test_a_form_saved_after_a_colleagues_edit_should_keep_the_fields_left_alone(
     user.schedule.save_edit()
     shows_cell(user, staff_id, "name", name, ("F8",))
     shows_cell(user, staff_id, "position", position, ("F43", "F18"))
+    wait_confirmed(user)  # the page shows its edit before the server has it
     stored = rows_by_id(target.rows())[staff_id]
     held = (stored["name"], stored["position"])
     assert held == (name, position), explain(

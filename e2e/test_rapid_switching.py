@@ -90,7 +90,8 @@ def test_rapid_forward_switching_should_end_on_the_last_period(
     check_run(user, run, truth, measure)
 
 
-@pytest.mark.core
+# not `core`: forward and random jumps are the profiles' rapid switching; backward takes
+# the same path the other way round
 def test_rapid_backward_switching_should_end_on_the_last_period(
     open_user: OpenUser, target: Target, measure: TestMetrics
 ) -> None:
@@ -125,7 +126,7 @@ def test_rapid_random_jumps_should_end_on_the_last_requested_period(
     check_run(user, run, truth, measure)
 
 
-@pytest.mark.core
+# not `core`: the profiles' passes run on phones, which have no arrow keys
 @pytest.mark.measures("navigation.event_timing_ms")
 def test_keyboard_switching_should_behave_like_the_buttons(
     open_user: OpenUser, target: Target, measure: TestMetrics

@@ -158,6 +158,21 @@ def assert_refusal_handled(user: User) -> None:
     ).to_have_attribute("data-count", "0", timeout=10_000)
 
 
+# a write waits for its answer through outages and a train's stalls
+CONFIRM_TIMEOUT_MS = 30_000
+
+
+def wait_confirmed(user: User) -> None:
+    """Until the page counts no write pending: every edit sent and answered (a page shows
+    its own edit at once, before the server has it)."""
+    expect(
+        user.schedule.pending,
+        explain(
+            "every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence
+        ),
+    ).to_have_attribute("data-count", "0", timeout=CONFIRM_TIMEOUT_MS)
+
+
 def shows_cell(user: User, staff_id: str, column: str, text: str, defects: tuple[str, ...]) -> None:
     """Until the member's row shows `text` in `column` (name, position, ...), exactly."""
     expect(

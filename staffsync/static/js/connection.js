@@ -4,7 +4,10 @@
 const BASE_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
 const PING_EVERY_MS = 3000;
-const PONG_TIMEOUT_MS = 3000;
+// A pong may take a stall of the network plus a round trip: on a train (mobile-flaky: a
+// 2-6 s stall about every 20 s, RTT up to 900 ms) a 3 s time-out replaced a live socket
+// every few minutes, each time with a resync of every period over a slow link.
+const PONG_TIMEOUT_MS = 10000;
 
 export class Connection {
   constructor({ name, urlFor, onMessage, onState, onReady }) {
