@@ -32,9 +32,15 @@ function chooseMode(rolloutPercent, override, defect) {
   return defectiveMode(defect, rolloutPercent, drawn) ?? (drawn < rolloutPercent ? "prefetch" : "legacy");
 }
 
+// the page carries the server's configuration; a page served without it fetches it
+async function configuration() {
+  const embedded = document.getElementById("staffsync-config");
+  if (embedded) return JSON.parse(embedded.textContent);
+  return (await fetch("/config.json", { cache: "no-store" })).json();
+}
+
 async function boot() {
-  const response = await fetch("/config.json", { cache: "no-store" });
-  const config = await response.json();
+  const config = await configuration();
   const override = new URLSearchParams(location.search).get("mode");
   const mode = chooseMode(config.rolloutPercent, override, config.defect);
   let app = null;

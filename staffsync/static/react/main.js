@@ -20,7 +20,14 @@ function bucketOf(text) {
   return hash % 100;
 }
 
-const config = await (await fetch("/config.json", { cache: "no-store" })).json();
+// the page carries the server's configuration; a page served without it fetches it
+async function configuration() {
+  const embedded = document.getElementById("staffsync-config");
+  if (embedded) return JSON.parse(embedded.textContent);
+  return (await fetch("/config.json", { cache: "no-store" })).json();
+}
+
+const config = await configuration();
 const asked = new URLSearchParams(location.search).get("mode");
 const mode = asked === "legacy" || asked === "prefetch"
   ? asked

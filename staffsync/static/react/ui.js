@@ -91,30 +91,32 @@ function StaffTable(props) {
 }
 
 function Rows({ period, ready, rows, pending, onEdit, onDelete }) {
+  // the row components keep one handle whose handlers are this render's: a row left as it
+  // was is not rendered again (its props are the same), and still calls the newest handler
+  const handlers = useRef(null);
+  handlers.current = { onEdit, onDelete };
   return h(
     "table",
     { "data-testid": "staff-table", "data-period": String(period), "data-state": ready ? "ready" : "loading" },
     h("thead", null, h("tr", null, ["Name", "Position", "Department", "Status", "From", "Until", ""].map((t) => h("th", { key: t }, t)))),
-    h(
-      "tbody",
-      null,
-      ready &&
-        rows.map((row) =>
-          h(
-            "tr",
-            { key: row.id, "data-testid": "staff-row", "data-staff-id": row.id, "data-version": String(row.version ?? ""), "data-pending": pending.has(row.id) ? "true" : undefined },
-            COLUMNS.map((c) => h("td", { key: c, "data-testid": `staff-${c}` }, row[c] ?? "")),
-            h(
-              "td",
-              null,
-              h("button", { type: "button", "data-testid": "edit-staff", onClick: () => onEdit(row) }, "Edit"),
-              h("button", { type: "button", "data-testid": "delete-staff", onClick: () => onDelete(row) }, "Delete"),
-            ),
-          ),
-        ),
-    ),
+    h("tbody", null, ready && rows.map((row) => h(Row, { key: row.id, row, pending: pending.has(row.id), handlers }))),
   );
 }
+
+// Only a row whose member or pending state changed is made again on a period switch.
+const Row = React.memo(function Row({ row, pending, handlers }) {
+  return h(
+    "tr",
+    { "data-testid": "staff-row", "data-staff-id": row.id, "data-version": String(row.version ?? ""), "data-pending": pending ? "true" : undefined },
+    COLUMNS.map((c) => h("td", { key: c, "data-testid": `staff-${c}` }, row[c] ?? "")),
+    h(
+      "td",
+      null,
+      h("button", { type: "button", "data-testid": "edit-staff", onClick: () => handlers.current.onEdit(row) }, "Edit"),
+      h("button", { type: "button", "data-testid": "delete-staff", onClick: () => handlers.current.onDelete(row) }, "Delete"),
+    ),
+  );
+});
 
 function Navigation({ calendar, current, hasData, go }) {
   const period = calendar[current];
@@ -209,13 +211,17 @@ export function App({ config, mode }) {
     return () => document.removeEventListener("keydown", onKey);
   }, [editing, calendar.length]);
 
-  const rows = useMemo(() => effectiveRows(state, calendar), [state, calendar]);
+  // what the rows are depends on the server's rows and the unconfirmed writes, not on the
+  // period shown: kept across switches, so that a row the next period shares stays as it is
+  const rows = useMemo(() => effectiveRows(state, calendar), [state.rows, state.ops, calendar]);
   const table = useMemo(() => tableOf(rows, state.current), [rows, state.current]);
   const pending = useMemo(() => new Set(state.ops.map((op) => op.staffId)), [state.ops]);
+  // the periods with anyone in them, once per change of the rows (not once per chip)
+  const staffed = useMemo(() => new Set(Object.values(rows).flatMap((row) => row.periods || [])), [rows]);
   const ready = mode === "legacy" ? state.synced === state.current : state.synced === "all";
   const hasData = (index) => {
     if (mode === "legacy" ? index !== state.current || !ready : !ready) return "unknown";
-    return String(tableOf(rows, index).length > 0);
+    return String(staffed.has(index));
   };
   const go = (where) => dispatch({ type: "go", ...where, count: calendar.length });
 

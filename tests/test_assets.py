@@ -1,0 +1,79 @@
+"""The client's files: gzipped for a browser that accepts it, as they are for one that does
+not, never stale after an edit, and nothing outside the static folder."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from e2e.harness.app_process import AppProcess
+from staffsync.assets import add_routes
+
+VENDOR_DOM = "/static/vendor/react-dom-18.3.1.production.min.js"
+STATIC = Path(__file__).resolve().parents[1] / "staffsync" / "static"
+
+
+def fetch(url: str, encoding: str | None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": encoding or "identity"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), b""
+
+
+def test_a_library_should_be_sent_gzipped_to_a_browser_that_accepts_it(app: AppProcess) -> None:
+    on_disk = (STATIC / VENDOR_DOM.removeprefix("/static/")).read_bytes()
+    status, headers, body = fetch(app.base_url + VENDOR_DOM, "gzip, deflate, br")
+    assert (status, headers.get("Content-Encoding")) == (200, "gzip"), (status, headers)
+    assert gzip.decompress(body) == on_disk
+    assert len(body) < len(on_disk) / 2, f"{len(body)} bytes gzipped of {len(on_disk)}"
+    status, headers, body = fetch(app.base_url + VENDOR_DOM, None)
+    assert (status, headers.get("Content-Encoding"), body) == (200, None, on_disk)
+
+
+@pytest.mark.parametrize("path", ["/static/../app.py", "/static/%2e%2e/app.py", "/static/js"])
+def test_nothing_outside_the_static_files_should_be_served(app: AppProcess, path: str) -> None:
+    status, _, body = fetch(app.base_url + path, "gzip")
+    assert (status, body) == (404, b""), (status, body[:80])
+
+
+def test_an_edited_file_should_be_served_as_it_is_now(tmp_path: Path) -> None:
+    asyncio.run(edited_file(tmp_path))
+
+
+async def edited_file(tmp_path: Path) -> None:
+    served = tmp_path / "app.js"
+    served.write_text("// first\n" * 200, encoding="utf-8")
+    application = web.Application()
+    add_routes(application, tmp_path)
+    async with TestClient(TestServer(application)) as client:
+        first = await client.get("/static/app.js")
+        assert (await first.text()).startswith("// first")
+        etag = first.headers["ETag"]
+        again = await client.get("/static/app.js", headers={"If-None-Match": etag})
+        assert again.status == 304
+        served.write_text("// second\n" * 300, encoding="utf-8")
+        edited = await client.get("/static/app.js", headers={"If-None-Match": etag})
+        assert edited.status == 200
+        assert (await edited.text()).startswith("// second")
+
+
+def test_the_page_should_carry_the_configuration_it_would_fetch(app: AppProcess) -> None:
+    _, _, page = fetch(app.base_url + "/", None)
+    found = re.search(
+        rb'<script type="application/json" id="staffsync-config">(.*?)</script>', page
+    )
+    assert found, page[:300]
+    _, _, served = fetch(app.base_url + "/config.json", None)
+    assert json.loads(found.group(1)) == json.loads(served)
+    assert b"<" not in found.group(1)
