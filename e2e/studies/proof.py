@@ -308,6 +308,9 @@ def caught_by(
             *("--defect", defect, "--client", client, *catch.options),
             *(("--conditions", conditions) if conditions else ()),
             *("--gate", "strict" if catch.gated else "off"),
+            # one failure naming the defect is the catch: a row of several tests, each
+            # waiting out its time-outs against the defect, ends at the first
+            *(("--maxfail", "1") if len(catch.tests) > 1 and not catch.gated else ()),
         ],
         name,
         artifacts,
