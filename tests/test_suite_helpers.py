@@ -10,7 +10,7 @@ import pytest
 
 from e2e.harness.catalogue import CATALOGUE, explain
 from e2e.harness.metrics import MetricsRecorder, TestMetrics, UndeclaredMetric
-from e2e.harness.navigation import jump_sequence, median_slope_per, slope_per
+from e2e.harness.navigation import jump_sequence, lasting_growth_per, slope_per
 from e2e.harness.options import ROOT
 from e2e.studies.proof import MATRIX
 
@@ -31,15 +31,19 @@ def test_slope_should_be_growth_per_hundred() -> None:
     assert slope_per(xs, [5.0, 5.0, 5.0, 5.0], 100) == 0.0
 
 
-def test_median_slope_should_see_steady_growth_and_not_a_count_that_comes_and_goes() -> None:
+def test_lasting_growth_should_see_a_climb_and_not_a_count_that_wanders() -> None:
     xs = [32.0 * i for i in range(8)]
-    # seen in a healthy run at 450 staff: the least-squares slope is +0.2 per 100
-    wobble = [76.0, 76.0, 79.0, 77.0, 77.0, 77.0, 77.0, 77.0]
-    assert slope_per(xs, wobble, 100) > 0.1
-    assert median_slope_per(xs, wobble, 100) == 0.0
+    # read in healthy runs: the least-squares slope says +0.2 and +1.4 per 100
+    for wander in (
+        [76.0, 76.0, 77.0, 76.0, 77.0, 79.0, 76.0, 77.0],
+        [79, 75, 75, 76, 78, 77, 77, 78],
+    ):
+        assert lasting_growth_per(xs, [float(y) for y in wander], 100) == 0.0
     one_per_sweep = [75.0 + i for i in range(8)]
-    assert median_slope_per(xs, one_per_sweep, 100) == pytest.approx(100 / 32)
-    assert median_slope_per([0.0, 0.0], [1.0, 2.0], 100) == 0.0
+    assert lasting_growth_per(xs, one_per_sweep, 100) == pytest.approx(100 * 5 / 192)
+    one_per_navigation = [75.0 + x for x in xs]
+    assert lasting_growth_per(xs, one_per_navigation, 100) > 50
+    assert lasting_growth_per([0.0], [1.0], 100) == 0.0
 
 
 def test_explanation_should_name_each_defect_and_the_evidence() -> None:

@@ -109,21 +109,17 @@ def slope_per(xs: list[float], ys: list[float], per: float) -> float:
     return per * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
 
 
-def median_slope_per(xs: list[float], ys: list[float], per: float) -> float:
-    """Theil-Sen slope (the median of the slopes between every two points), scaled to `per`
-    units of x. For counts that come and go by one between readings (a listener the browser
-    or a probe holds for a moment), a steady growth shows and a one-off step does not."""
-    slopes = sorted(
-        (ys[j] - ys[i]) / (xs[j] - xs[i])
-        for i in range(len(xs))
-        for j in range(i + 1, len(xs))
-        if xs[j] != xs[i]
-    )
-    if not slopes:
+def lasting_growth_per(xs: list[float], ys: list[float], per: float) -> float:
+    """Growth that stays, scaled to `per` units of x: the least reading of the last third
+    above the greatest of the first third, over the distance between them; 0 when the end
+    holds no more than the start did. For counts that wander by a few between readings
+    (listeners a probe or the browser holds for a while): the wander is no growth, a count
+    that climbs with every navigation is."""
+    k = max(1, len(xs) // 3)
+    span = sum(xs[-k:]) / k - sum(xs[:k]) / k
+    if span <= 0:
         return 0.0
-    mid = len(slopes) // 2
-    median = slopes[mid] if len(slopes) % 2 else (slopes[mid - 1] + slopes[mid]) / 2
-    return per * median
+    return max(0.0, per * (min(ys[-k:]) - max(ys[:k])) / span)
 
 
 def forward_targets(user: User, periods: int) -> list[int]:
