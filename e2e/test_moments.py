@@ -4,10 +4,8 @@ deterministic cases of what the exploration's nemesis (e2e/explore) strikes at r
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from e2e.harness.catalogue import explain
-from e2e.harness.checks import nonce, shows_cell
+from e2e.harness.checks import nonce, shows_cell, wait_confirmed
 from e2e.harness.plugin import OpenUser
 from e2e.harness.propagation import PROPAGATION_TIMEOUT_MS
 from e2e.harness.staffing import visit
@@ -44,10 +42,7 @@ def test_a_repeated_answer_should_not_replace_a_colleagues_newer_row(
         user.control.disarm()
     shows_cell(user, staff_id, "position", position, ("F7", "F41"))
     shows_cell(user, staff_id, "name", name, ("F8", "F17"))
-    expect(
-        user.schedule.pending,
-        explain("the rename confirmed (nothing pending)", "still pending", ("F8",), user.evidence),
-    ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
+    wait_confirmed(user, ("F8",), "the rename confirmed", PROPAGATION_TIMEOUT_MS)
 
 
 def test_a_broadcast_lost_in_a_short_drop_should_be_shown_after_the_reconnect(

@@ -14,6 +14,7 @@ from e2e.harness.checks import (
     assert_membership_by_the_rule,
     assert_persisted,
     assert_shows_truth,
+    wait_confirmed,
 )
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
@@ -109,10 +110,7 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     # a new span inside the calendar that differs from the member's own
     first, last = min(2, periods - 1), min(5, periods - 1)
     a.schedule.move_staff(staff_id, first, last)
-    expect(
-        a.schedule.pending,
-        explain("the move to be confirmed", "still pending", ("F8",), a.evidence),
-    ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
+    wait_confirmed(a, ("F8",), "the move to be confirmed", PROPAGATION_TIMEOUT_MS)
     now_in = periods_of(target.rows(), staff_id)
     assert now_in == list(range(first, last + 1)), explain(
         f"the server to place {staff_id} in periods {first}..{last}",
@@ -171,10 +169,7 @@ def test_create_and_delete_should_propagate(
 def converge(a: User, b: User, target: Target, staff_id: str, where: list[int]) -> dict[str, Any]:
     """Wait until neither tab has pending edits; return the server's row."""
     for user in (a, b):
-        expect(
-            user.schedule.pending,
-            explain("every edit confirmed", "edits still pending", ("F8", "F10"), user.evidence),
-        ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
+        wait_confirmed(user, ("F8", "F10"), "every edit confirmed", PROPAGATION_TIMEOUT_MS)
     rows = target.rows()
     return next(r for r in rows[where[0]] if r["id"] == staff_id)
 

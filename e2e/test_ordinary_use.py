@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, expect
 
 from e2e.conditions.room import Room
 from e2e.harness.catalogue import explain
-from e2e.harness.checks import assert_persisted
+from e2e.harness.checks import assert_persisted, wait_confirmed
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.plugin import OpenUser
@@ -40,14 +40,7 @@ def shows_name(user: User, staff_id: str, name: str, defects: tuple[str, ...]) -
 def saved(user: User, staff_id: str, name: str, defects: tuple[str, ...]) -> None:
     """The rename shown on the writer's screen, then confirmed (nothing pending)."""
     shows_name(user, staff_id, name, defects)
-    settled(user, defects)
-
-
-def settled(user: User, defects: tuple[str, ...]) -> None:
-    expect(
-        user.schedule.pending,
-        explain("every write confirmed (nothing pending)", "still pending", defects, user.evidence),
-    ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
+    wait_confirmed(user, defects, timeout_ms=PROPAGATION_TIMEOUT_MS)
 
 
 @pytest.mark.measures("writes.lost")
@@ -139,7 +132,7 @@ def test_text_in_any_script_should_be_saved_and_shown_as_typed(
     for staff_id, text in texts.items():
         writer.schedule.rename_staff(staff_id, text)
         if _shows(writer, staff_id, text):  # else refused: judged below
-            settled(writer, ("F27", "F14"))
+            wait_confirmed(writer, ("F27", "F14"), timeout_ms=PROPAGATION_TIMEOUT_MS)
     refused = writer.schedule.error.is_visible()
     wrong = {
         f"{label} on {user.name}": user.schedule.name_cell(staff_id).text_content()
@@ -184,7 +177,7 @@ def test_offline_edit_should_survive_another_users_edit_of_that_row(
         user.schedule.edit_staff(staff_id, {"position": position})
         with target.wire() as other:
             other.update(staff_id, {"department": department})
-    settled(user, ("F8", "F30"))
+    wait_confirmed(user, ("F8", "F30"), timeout_ms=PROPAGATION_TIMEOUT_MS)
     expect(
         user.schedule.row(staff_id).get_by_test_id("staff-position"),
         explain("the offline edit shown after the reconnect", "another value", ("F30",)),
@@ -255,7 +248,7 @@ def test_offline_edit_of_a_member_deleted_meanwhile_should_be_refused_in_either_
     expect(user.schedule.error, "the refusal shown after the reconnect").to_be_visible(
         timeout=PROPAGATION_TIMEOUT_MS
     )
-    settled(user, ("F14",))
+    wait_confirmed(user, ("F14",), timeout_ms=PROPAGATION_TIMEOUT_MS)
     expect(
         user.schedule.row(staff_id),
         explain(
@@ -285,7 +278,7 @@ def test_a_repeated_answer_should_not_bring_back_a_member_deleted_meanwhile(
     with target.wire() as other:
         other.delete(staff_id)
     user.control.end_outage()
-    settled(user, ("F8", "F40"))
+    wait_confirmed(user, ("F8", "F40"), timeout_ms=PROPAGATION_TIMEOUT_MS)
     expect(
         user.schedule.row(staff_id),
         explain(

@@ -20,7 +20,7 @@ from e2e.harness.idle import IdleWatch
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.options import SuiteConfig
 from e2e.harness.plugin import OpenUser
-from e2e.harness.staffing import other_status, periods_of
+from e2e.harness.staffing import other_status, periods_of, visit
 from e2e.harness.target import Target
 from e2e.harness.users import User
 from e2e.harness.wire import rows_by_id
@@ -306,10 +306,8 @@ def test_deploy_length_outage_should_bring_every_tab_back_by_itself(
     # page no one has touched is still loading by LCP's definition, and the edit that
     # reaches it 80 s later would be taken as its largest paint
     for user in tabs:
-        user.schedule.go_to_period(after)
-        user.schedule.wait_ready(after)
-        user.schedule.go_to_period(period)
-        user.schedule.wait_ready(period)
+        visit(user, after)
+        visit(user, period)
     mine = member_in(target, period, 1)
     name = f"Typed During Deploy {time.monotonic_ns() % 10**6}"
     app.kill()
@@ -340,8 +338,7 @@ def test_deploy_length_outage_should_bring_every_tab_back_by_itself(
     # and every tab is usable: a switch to the next period shows that period's staff
     truth = target.truth()
     for user in tabs:
-        user.schedule.go_to_period(after)
-        user.schedule.wait_ready(after)
+        visit(user, after)
         assert_shows_truth(user, truth, after)
 
 

@@ -18,6 +18,7 @@ from e2e.harness.checks import (
     assert_membership_by_the_rule,
     assert_persisted,
     assert_refusal_handled,
+    wait_confirmed,
 )
 from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
@@ -57,13 +58,6 @@ def open_room(open_user: OpenUser, target: Target, staff_id: str) -> Room:
     for name, tab in tabs.items():
         visit(tab, periods[name])
     return Room(tabs, periods)
-
-
-def wait_settled(user: User, defects: tuple[str, ...]) -> None:
-    expect(
-        user.schedule.pending,
-        explain("the write confirmed (nothing pending)", "still pending", defects, user.evidence),
-    ).to_have_attribute("data-count", "0", timeout=PROPAGATION_TIMEOUT_MS)
 
 
 def assert_every_screen(
@@ -121,7 +115,7 @@ def assert_every_screen(
                     tab.evidence,
                 ),
             ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
-    wait_settled(room.writer, defects)
+    wait_confirmed(room.writer, defects, timeout_ms=PROPAGATION_TIMEOUT_MS)
 
 
 @pytest.mark.measures("writes.lost", "writes.duplicated")
@@ -152,13 +146,13 @@ def test_every_write_should_reach_every_observer(
         room.writer.page.get_by_test_id("staff-name").filter(has_text=name),
         explain(f"{name!r} shown on the writer's screen", "no such row", ("F8",)),
     ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
-    wait_settled(room.writer, ("F8",))
+    wait_confirmed(room.writer, ("F8",), timeout_ms=PROPAGATION_TIMEOUT_MS)
     created = assert_created_once(room.writer, target, name, measure, ("F8", "F17"))
     assert_every_screen(room, target, created, "create", {"name": name}, ("F5", "F6"))
 
     mid = where[len(where) // 2]
     room.writer.schedule.move_staff(created, mid, where[-1])
-    wait_settled(room.writer, ("F6",))
+    wait_confirmed(room.writer, ("F6",), timeout_ms=PROPAGATION_TIMEOUT_MS)
     placed = periods_of(target.rows(), created)  # read once: judged and reported
     assert placed == list(range(mid, where[-1] + 1)), explain(
         f"the server to place {created} in periods {mid}..{where[-1]}",
@@ -170,7 +164,7 @@ def test_every_write_should_reach_every_observer(
     assert_every_screen(room, target, created, "move by dates", {"name": name}, ("F6",))
 
     room.writer.schedule.delete_staff(staff_id)
-    wait_settled(room.writer, ("F8",))
+    wait_confirmed(room.writer, ("F8",), timeout_ms=PROPAGATION_TIMEOUT_MS)
     assert_persisted(room.writer, target, {}, measure, ("F8",), deleted=(staff_id,))
     assert_every_screen(room, target, staff_id, "delete", {}, ("F5",))
 

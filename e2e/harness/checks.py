@@ -162,15 +162,18 @@ def assert_refusal_handled(user: User) -> None:
 CONFIRM_TIMEOUT_MS = 30_000
 
 
-def wait_confirmed(user: User) -> None:
+def wait_confirmed(
+    user: User,
+    defects: tuple[str, ...] = ("F8",),
+    what: str = "every pending edit sent and confirmed",
+    timeout_ms: float = CONFIRM_TIMEOUT_MS,
+) -> None:
     """Until the page counts no write pending: every edit sent and answered (a page shows
     its own edit at once, before the server has it)."""
     expect(
         user.schedule.pending,
-        explain(
-            "every pending edit sent and confirmed", "edits still pending", ("F8",), user.evidence
-        ),
-    ).to_have_attribute("data-count", "0", timeout=CONFIRM_TIMEOUT_MS)
+        explain(what, "edits still pending", defects, user.evidence),
+    ).to_have_attribute("data-count", "0", timeout=timeout_ms)
 
 
 def shows_cell(user: User, staff_id: str, column: str, text: str, defects: tuple[str, ...]) -> None:

@@ -39,8 +39,7 @@ class HeapProbe:
         """after_gc(), with each of `names` the least of `readings` readings an idle period
         apart: a listener held for a moment (a probe's, the browser's) is gone in one of
         them, a leaked one is in all."""
-        first = self.after_gc()
-        held = dict(first)
+        held = self.after_gc()
         for _ in range(readings - 1):
             self.page.evaluate(IDLE)
             again = self._metrics()
