@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import pytest
 from playwright.sync_api import Browser, Page
 
+from e2e.conditions.cpu import BUSY, Throttle, calibrate
 from e2e.conditions.profiles import Conditions, Network, UnknownConditions, parse
 from e2e.conditions.relay import Relay
 from e2e.conditions.room import Room
@@ -262,3 +263,27 @@ def test_stalls_should_hold_every_frame_until_they_end_and_keep_their_order(
     assert [rid for rid, _ in answered] == sent, "the PONGs came back out of order"
     assert held, f"no round trip met a stall in 3 s: {[round(s * 1000) for _, s in answered]}"
     assert max(held) <= 700, f"a round trip was held longer than its stall: {held} ms"
+
+
+def _busy_ms(page: Page) -> float:
+    page.evaluate(BUSY)
+    return min(float(page.evaluate(BUSY)[0]) for _ in range(5))
+
+
+def test_cpu_throttle_should_slow_a_page_by_the_profiles_factor(chromium: Browser) -> None:
+    calibration = calibrate(chromium, 4)
+    assert 2 <= calibration.rate <= 8, f"a 4x profile calibrated to rate {calibration.rate}"
+    plain = chromium.new_context()
+    throttled = chromium.new_context()
+    try:
+        Throttle(calibration).apply(throttled)
+        base = _busy_ms(plain.new_page())
+        slow = _busy_ms(throttled.new_page())
+    finally:
+        plain.close()
+        throttled.close()
+    slowdown = slow / base
+    assert 4 * 0.7 <= slowdown <= 4 * 1.3, (
+        f"expected a page about 4x slower under a 4x profile ({calibration.describe()});"
+        f" the busy loop took {base:.1f} ms plain and {slow:.1f} ms throttled: {slowdown:.2f}x"
+    )
