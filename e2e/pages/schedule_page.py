@@ -65,6 +65,18 @@ READ_ROWS = """table => [...table.querySelectorAll('[data-testid="staff-row"]')]
 
 # Before Save: note whether the pending count's value changes from now on (an attribute
 # written again with the same value is no change).
+# A <dialog> form owes its `close` event from the moment it opens: the event comes in a task
+# of its own after the dialog hides. The next form is opened once it has come, since a click
+# made in between (the page object clicks inside a polling callback, where no user's tap can
+# land) would reach a client still closing the last one.
+OWE_CLOSE = """() => {
+  const form = document.querySelector('[data-testid="edit-form"]');
+  if (!form || form.tagName !== "DIALOG") return;
+  window.__ssCloseOwed = true;
+  form.addEventListener("close", () => { window.__ssCloseOwed = false; }, {once: true});
+}"""
+CLOSE_DONE = "() => !window.__ssCloseOwed"
+
 WATCH_PENDING = """() => {
   window.__ssCounted = false;
   const el = document.querySelector('[data-testid="pending-count"]');
@@ -146,7 +158,21 @@ class SchedulePage:
 
     def _row_action(self, staff_id: str, action: str) -> None:
         row = f'[data-testid="staff-row"][data-staff-id="{staff_id}"]'
+        self._last_form_closed()
         self._click(f'{row} [data-testid="{action}-staff"]', f"{action} of {staff_id}")
+
+    def _last_form_closed(self) -> None:
+        try:
+            self.page.wait_for_function(CLOSE_DONE, timeout=10_000)
+        except PlaywrightTimeout:
+            raise PageExpectation(
+                "Expected the last form's dialog to fire its close event within 10 s; the page"
+                f" showed {self.describe()}"
+            ) from None
+
+    def _form_opened(self, what: str) -> None:
+        self._wait(self.form, "visible", 10_000, what)
+        self.page.evaluate(OWE_CLOSE)
 
     def go_to_period(self, period: int) -> None:
         """Click the period in the strip."""
@@ -189,7 +215,7 @@ class SchedulePage:
     def open_editor(self, staff_id: str) -> None:
         """Open a member's edit form (and leave it open)."""
         self._row_action(staff_id, "edit")
-        self._wait(self.form, "visible", 10_000, f"the edit form of {staff_id} open")
+        self._form_opened(f"the edit form of {staff_id} open")
 
     def submit_form(self) -> None:
         """Press Save on the open form and return: the form closes, or stays open when the
@@ -223,8 +249,9 @@ class SchedulePage:
         return int(raw) if raw and raw.isdigit() else None
 
     def open_new_form(self) -> None:
+        self._last_form_closed()
         self.page.get_by_test_id("add-staff").click()
-        self._wait(self.form, "visible", 10_000, "the form to add staff open")
+        self._form_opened("the form to add staff open")
 
     def fill_form(self, fields: dict[str, str]) -> dict[str, str]:
         """Type into the open form: text fields (name, position, department) are filled, the

@@ -13,6 +13,21 @@ export class Editor {
       start.append(new Option(p.label, String(p.index)));
       end.append(new Option(p.label, String(p.index)));
     }
+    // What the user chose is read as they choose it (Save submits the form, Cancel too,
+    // Escape cancels the dialog), not on the dialog's `close` event: that event comes in a
+    // task of its own, and a tap on another row's Edit handled before it (a busy page runs
+    // input first) opened the next form, whose save the late `close` then answered as a
+    // cancel: the edit was dropped without a word.
+    this.opened = null; // { row, resolve } of the form on screen
+    form().addEventListener("submit", (event) => this.finish(event.submitter?.value === "save"));
+    dialog().addEventListener("cancel", () => this.finish(false));
+  }
+
+  finish(save) {
+    const opened = this.opened;
+    if (!opened) return;
+    this.opened = null;
+    opened.resolve(save ? this.changes(opened.row) : null);
   }
 
   periodOf(date) {
@@ -32,13 +47,10 @@ export class Editor {
     f.elements.status.value = row ? row.status : "active";
     f.elements.startPeriod.value = row ? this.periodOf(row.startPeriod) : "0";
     f.elements.endPeriod.value = row ? this.periodOf(row.endPeriod) : "";
+    this.finish(false); // a form still waiting for an answer is one the user left
     dialog().showModal();
     return new Promise((resolve) => {
-      dialog().addEventListener(
-        "close",
-        () => resolve(dialog().returnValue === "save" ? this.changes(row) : null),
-        { once: true },
-      );
+      this.opened = { row, resolve };
     });
   }
 
