@@ -18,6 +18,9 @@ from e2e.harness.plugin import OpenUser
 from e2e.harness.target import Target
 
 
+# quiet: the first render is timed
+pytestmark = pytest.mark.quiet
+
 @pytest.mark.smoke
 @pytest.mark.measures(
     "initial_load.fcp_ms",

@@ -18,6 +18,9 @@ from e2e.harness.users import User
 from e2e.probes import heap_snapshot
 from e2e.probes.memory import renderer_rss_bytes
 
+# quiet: navigation times and heap readings between them
+pytestmark = pytest.mark.quiet
+
 # Growth that counts as a leak: 1 MiB per 100 navigations (the healthy client measures a few
 # KB either way). Judged on the least-squares slope over every checkpoint, not one pair.
 LEAK_BYTES_PER_100 = 1024 * 1024

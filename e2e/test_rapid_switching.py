@@ -36,7 +36,8 @@ LONG_TASK_MS = 50
 # are tolerated (a GC, a busy 2-core machine, the trace recorder); a navigation that blocks
 # shows in every switch.
 MAX_JANKY_SWITCHES = 2
-pytestmark = pytest.mark.measures(*SWITCH_METRICS)
+# quiet: long tasks are judged at 50 ms, which a second browser on the machine can cross
+pytestmark = [pytest.mark.measures(*SWITCH_METRICS), pytest.mark.quiet]
 
 
 def check_run(

@@ -286,6 +286,15 @@ OPTIONS: dict[str, Option] = {
         " delay plus a margin); longer fails the test",
         shown="the reconnect KPI's target",
     ),
+    "part": Option(
+        "STAFFSYNC_PART",
+        _text,
+        "all",
+        "which tests of the selection run: `quiet` only those that time the page (marker"
+        " quiet), `busy` all the others (bin/verify runs the busy parts of its passes beside"
+        " each other, then the quiet ones alone)",
+        choices=("all", "quiet", "busy"),
+    ),
     "explore-seconds": Option(
         "STAFFSYNC_EXPLORE_SECONDS",
         _seconds,
@@ -425,6 +434,7 @@ class SuiteConfig:
     prefetch_rollout: int | None = None
     expect_rollout: int | None = None
     rollout_users: int = 40
+    part: str = "all"
 
     @property
     def run_dir(self) -> Path:
@@ -479,6 +489,7 @@ def settle(config: pytest.Config) -> SuiteConfig:
         prefetch_rollout=opt.prefetch_rollout,
         expect_rollout=opt.expect_rollout,
         rollout_users=opt.rollout_users,
+        part=opt.part,
     )
 
 

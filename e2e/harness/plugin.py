@@ -101,7 +101,14 @@ def pytest_configure(config: pytest.Config) -> None:
         latest.symlink_to(suite.run_id)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    part = config.stash[CONFIG_KEY].part if CONFIG_KEY in config.stash else "all"
+    if part != "all":  # --part: the tests that time the page, or all the others
+        keep = [i for i in items if (i.get_closest_marker("quiet") is not None) == (part == "quiet")]
+        left = [i for i in items if i not in keep]
+        if left:
+            config.hook.pytest_deselected(items=left)
+            items[:] = keep
     run_last(items)  # the idle watch is judged after everything else has run
 
 
@@ -130,6 +137,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[FACTS_KEY].selection = {
         "markers": opt.markexpr or "",
         "keywords": opt.keyword or "",
+        "part": session.config.stash[CONFIG_KEY].part,
         "tests": len(session.items),
     }
 
