@@ -17,9 +17,9 @@ from e2e.harness.metrics import TestMetrics
 from e2e.harness.plugin import OpenUser
 from e2e.harness.target import Target
 
-
 # quiet: the first render is timed
 pytestmark = pytest.mark.quiet
+
 
 @pytest.mark.smoke
 @pytest.mark.measures(

@@ -9,6 +9,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from e2e.harness.app_process import AppProcess
+from e2e.harness.wire import WireClient
 from staffsync.assets import add_routes
 
 VENDOR_DOM = "/static/vendor/react-dom-18.3.1.production.min.js"
@@ -77,3 +79,30 @@ def test_the_page_should_carry_the_configuration_it_would_fetch(app: AppProcess)
     _, _, served = fetch(app.base_url + "/config.json", None)
     assert json.loads(found.group(1)) == json.loads(served)
     assert b"<" not in found.group(1)
+
+
+SNAPSHOT = rb'<script type="application/json" id="staffsync-snapshot">(.*?)</script>'
+
+
+def test_the_page_should_carry_every_periods_staff_as_the_socket_gives_them(
+    connect: Callable[..., WireClient], app: AppProcess
+) -> None:
+    client = connect()
+    markup = "</script><b>Shown as text</b><!--"
+    client.create({"name": markup, "position": "Host", "startPeriod": "2026-06-01"})
+    _, _, page = fetch(app.base_url + "/", None)
+    found = re.search(SNAPSHOT, page)
+    assert found, page[:300]
+    assert b"<" not in found.group(1)
+    frame = json.loads(found.group(1))
+    assert frame["type"] == "SYNC_ALL_PERIODS_RESPONSE"
+    carried = {int(k): sorted(r["id"] for r in v) for k, v in frame["payload"]["periods"].items()}
+    socket = {k: sorted(r["id"] for r in v) for k, v in client.all_periods().items()}
+    assert carried == socket
+    names = {r["name"] for rows in frame["payload"]["periods"].values() for r in rows}
+    assert markup in names
+
+
+def test_a_legacy_page_should_carry_no_staff(app: AppProcess) -> None:
+    _, _, page = fetch(app.base_url + "/?mode=legacy", None)
+    assert re.search(SNAPSHOT, page) is None, page[:300]

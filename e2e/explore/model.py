@@ -84,6 +84,9 @@ class Tab:
     view: dict[str, Row] | None = None  # what it holds while disconnected
     refusal_owed: bool = False  # its last write was refused: the refusal must show
     loaded: bool = True  # a legacy tab moved while offline, or a page loaded offline: no data
+    # a page loaded offline may show the rows it came with (its `view`: the server's when
+    # it was sent), or none until its socket syncs: either is right
+    may_show: bool = False
     moved_offline: bool = False  # navigated while disconnected (whatever its mode)
     form: Form | None = None  # a form the user keeps open
 
@@ -322,7 +325,7 @@ class Model:
         sent: list[tuple[Write, str | None]] = []
         for tab in self.profiles[profile].tabs.values():
             tab.view = None
-            tab.loaded, tab.moved_offline = True, False
+            tab.loaded, tab.moved_offline, tab.may_show = True, False, False
             sent += self._send(tab)
         return sent
 

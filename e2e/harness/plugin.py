@@ -104,7 +104,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     part = config.stash[CONFIG_KEY].part if CONFIG_KEY in config.stash else "all"
     if part != "all":  # --part: the tests that time the page, or all the others
-        keep = [i for i in items if (i.get_closest_marker("quiet") is not None) == (part == "quiet")]
+        quiet = part == "quiet"
+        keep = [i for i in items if (i.get_closest_marker("quiet") is not None) == quiet]
         left = [i for i in items if i not in keep]
         if left:
             config.hook.pytest_deselected(items=left)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page
 
-from e2e.pages.schedule_page import SchedulePage
+from e2e.pages.schedule_page import PageExpectation, SchedulePage
 from e2e.probes import page_probe, sentinel, vitals
 from e2e.probes.faults import SocketControl
 from e2e.probes.memory import HeapProbe
@@ -36,8 +36,16 @@ class User:
         return self._heap
 
     def open(self, mode: str) -> None:
+        """Load the editor and wait until it shows a period and its socket has synced (a
+        page that shows the rows it came with syncs once its socket opens: the tests begin
+        after that, as a user's edits reach others only once it is open)."""
         self.mode = mode
         self.schedule.open(mode)
+        if not self.probe.wait_synced():
+            raise PageExpectation(
+                "Expected the page's socket to receive its sync answer within 30 s; the page"
+                f" showed {self.schedule.describe()}"
+            )
 
 
 def make_user(

@@ -17,6 +17,7 @@
     states: [],        // connection badge changes: {t, state} (page ms)
     disagreements: [], // painted frames whose label, current chip and ready table disagree
     recording: true,   // false: keep no history (heap measurements must not count the probe)
+    syncs: 0,          // sync answers (one period or all) its sockets received
   };
   window.__ssProbe = probe;
   const MAX_SNAPSHOTS = 20000;
@@ -24,6 +25,7 @@
   // One clock for every page of the machine: epoch ms, sub-millisecond.
   const epoch = () => performance.timeOrigin + performance.now();
   const WRITE = /"type"\s*:\s*"(STAFF_UPDATE|STAFF_CREATE|STAFF_DELETE)"/;
+  const SYNC = /"type"\s*:\s*"SYNC_(ALL_PERIODS_)?RESPONSE"/;
 
   // Marks the next input event as the start of a navigation to `target`.
   probe.expect = (target) => {
@@ -54,6 +56,7 @@
       // Registered before the app's own handlers: stamps a broadcast before the app sees it.
       this.addEventListener("message", (event) => {
         if (typeof event.data !== "string") return;
+        if (SYNC.test(event.data.slice(0, 200))) probe.syncs += 1;
         const match = WRITE.exec(event.data.slice(0, 200));
         if (match && probe.received.length < MAX_FRAMES) {
           probe.received.push({ at: epoch(), type: match[1], text: event.data.slice(0, 8000) });

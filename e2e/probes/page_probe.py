@@ -291,6 +291,15 @@ class PageProbe:
             return False
         return True
 
+    def wait_synced(self, timeout_ms: float = 30_000) -> bool:
+        """Whether a socket of the page receives its sync answer (one period or all) within
+        the time: a page may show the rows it came with before its socket is open."""
+        try:
+            self.page.wait_for_function("() => window.__ssProbe.syncs > 0", timeout=timeout_ms)
+        except PlaywrightTimeout:
+            return False
+        return True
+
     def wait_received(self, text: str, timeout_ms: float = 10_000) -> bool:
         """Whether a write frame holding `text` reaches the page (and its handler, which
         runs in the same task) within the time."""

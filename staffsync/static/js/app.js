@@ -44,10 +44,16 @@ export class App {
     return `${scheme}//${location.host}/staff-sync${query}`;
   }
 
-  start() {
+  // `snapshot`: the SYNC_ALL_PERIODS_RESPONSE frame the page came with (prefetch mode shows
+  // it at once; the socket syncs again once it opens).
+  start(snapshot = null) {
     this.outbox.start();
     this.adoptOrphans();
-    this.render();
+    if (snapshot && this.mode !== "legacy" && snapshot.type === "SYNC_ALL_PERIODS_RESPONSE") {
+      this.onMessage(snapshot);
+    } else {
+      this.render();
+    }
     this.connection.start();
   }
 

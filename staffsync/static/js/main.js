@@ -39,6 +39,17 @@ async function configuration() {
   return (await fetch("/config.json", { cache: "no-store" })).json();
 }
 
+// every period's staff as the server held them when it sent the page, if it sent them
+function snapshot() {
+  const embedded = document.getElementById("staffsync-snapshot");
+  if (!embedded) return null;
+  try {
+    return JSON.parse(embedded.textContent);
+  } catch {
+    return null; // the socket brings them
+  }
+}
+
 async function boot() {
   const config = await configuration();
   const override = new URLSearchParams(location.search).get("mode");
@@ -55,7 +66,7 @@ async function boot() {
   app = new App({ config, mode, view, editor: new Editor(config.periods) });
   if (config.defect) applyDefect(app, config.defect);
   document.getElementById("add-staff").addEventListener("click", () => app.create());
-  app.start();
+  app.start(snapshot());
 }
 
 boot().catch((err) => {
