@@ -32,4 +32,16 @@ const asked = new URLSearchParams(location.search).get("mode");
 const mode = asked === "legacy" || asked === "prefetch"
   ? asked
   : bucketOf(browserId()) < config.rolloutPercent ? "prefetch" : "legacy";
-ReactDOM.createRoot(document.getElementById("root")).render(React.createElement(App, { config, mode }));
+// every period's staff as the server held them when it sent the page, if it sent them
+function snapshot() {
+  const embedded = document.getElementById("staffsync-snapshot");
+  try {
+    return embedded ? JSON.parse(embedded.textContent) : null;
+  } catch {
+    return null; // the socket brings them
+  }
+}
+
+ReactDOM.createRoot(document.getElementById("root")).render(
+  React.createElement(App, { config, mode, snapshot: snapshot() }),
+);

@@ -6,6 +6,14 @@ export function initialState(mode) {
   return { mode, status: "connecting", rows: {}, synced: null, syncedAt: -Infinity, current: 0, ops: [], error: null };
 }
 
+// The state a page starts in: with every period's staff when it came with them (a
+// SYNC_ALL_PERIODS_RESPONSE frame, shown in prefetch mode before the socket opens).
+export function startingState({ mode, snapshot }) {
+  const empty = initialState(mode);
+  if (!snapshot || mode === "legacy" || snapshot.type !== "SYNC_ALL_PERIODS_RESPONSE") return empty;
+  return received(empty, snapshot);
+}
+
 // The protocol's rule: a member belongs to a period when its start is not after the
 // period's end and its end (if any) is not before the period's start.
 export function periodsOf(calendar, start, end) {

@@ -4,7 +4,7 @@
 import { newId } from "./ids.js";
 import { Link } from "./link.js";
 import { keep, release, watch } from "./outbox.js";
-import { effectiveRows, initialState, reducer, tableOf } from "./state.js";
+import { effectiveRows, reducer, startingState, tableOf } from "./state.js";
 
 const h = React.createElement;
 const { useEffect, useMemo, useReducer, useRef, useState } = React;
@@ -144,9 +144,9 @@ function Navigation({ calendar, current, hasData, go }) {
   );
 }
 
-export function App({ config, mode }) {
+export function App({ config, mode, snapshot }) {
   const calendar = config.periods;
-  const [state, dispatch] = useReducer(reducer, mode, initialState);
+  const [state, dispatch] = useReducer(reducer, { mode, snapshot }, startingState);
   const [editing, setEditing] = useState(null); // {row} while the form is open
   const link = useRef(null);
   const latest = useRef(state);
