@@ -9,10 +9,11 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from playwright.sync_api import BrowserContext, Page, WebSocketRoute
+from playwright.sync_api import Error as PlaywrightError
 
 SOCKETS = re.compile(r".*/staff-sync.*")
 GOING_AWAY = 1001
@@ -104,7 +105,23 @@ class SocketControl:
             ws.close(code=GOING_AWAY, reason="outage")
             return
         server = ws.connect_to_server()
-        self.live.append((ws, server))
+        pair = (ws, server)
+        self.live.append(pair)
+
+        # A socket either side closes is no longer live (a cut counts only the open ones: a
+        # page that gave up a slow attempt left it counted). With a handler set, Playwright
+        # forwards a close no more: each passes it on.
+        def closed(other: WebSocketRoute) -> Callable[[int | None, str | None], None]:
+            def forward(code: int | None, reason: str | None) -> None:
+                if pair in self.live:
+                    self.live.remove(pair)
+                with suppress(PlaywrightError):  # the other side may be closing already
+                    other.close(code=code, reason=reason)
+
+            return forward
+
+        ws.on_close(closed(server))
+        server.on_close(closed(ws))
         if self.held is not None or self.lose_echo or self.spoil or self.strikes:
             self._relay(ws, server)
 
@@ -156,7 +173,7 @@ class SocketControl:
         """Strike at the moment's first frame through this profile's sockets (a reader waits
         for the broadcast of the writer's request)."""
         self.strikes.append((strike, role))
-        for page_side, server_side in self.live:
+        for page_side, server_side in list(self.live):
             self._relay(page_side, server_side)
 
     def disarm(self) -> None:
@@ -245,11 +262,9 @@ class SocketControl:
 
     def cut(self) -> int:
         """Close every socket now, on both sides. Returns how many were cut."""
-        cut = sum(
-            1 for page_side, server_side in self.live if self._cut_one(page_side, server_side)
-        )
+        pairs = list(self.live)  # a close handler removes its pair from `live` as it runs
         self.live.clear()
-        return cut
+        return sum(1 for page_side, server_side in pairs if self._cut_one(page_side, server_side))
 
     def _cut_one(self, page_side: WebSocketRoute, server_side: WebSocketRoute) -> bool:
         try:
@@ -269,7 +284,7 @@ class SocketControl:
         (every socket cut, new ones refused until `end_outage`): the write stays in flight."""
         self.lose_echo = True
         self.outage_after_echo = then_outage
-        for page_side, server_side in self.live:
+        for page_side, server_side in list(self.live):
             self._relay(page_side, server_side)
         try:
             yield
@@ -282,7 +297,7 @@ class SocketControl:
         """The page's next write reaches the server made invalid (see `invalid_write`): the real
         server refuses it with ERROR, for a reason the client could not have checked."""
         self.spoil = True
-        for page_side, server_side in self.live:
+        for page_side, server_side in list(self.live):
             self._relay(page_side, server_side)
         try:
             yield
@@ -338,7 +353,7 @@ class SocketControl:
         """The page's write frames are held on their way to the server until the block ends
         (a slow network for writes), then delivered in order. Yields the held frames."""
         self.held = []
-        for page_side, server_side in self.live:
+        for page_side, server_side in list(self.live):
             self._relay(page_side, server_side)
         held = self.held
         try:
