@@ -107,6 +107,9 @@ def _row(values: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(COLUMNS, values, strict=True))
 
 
+READERS = 4  # threads reading the database, each with its own connection
+
+
 class Store:
     def __init__(
         self,
@@ -124,7 +127,7 @@ class Store:
         self.end_exclusive = end_exclusive  # True is defect F22
         self.row_by_row = row_by_row  # True is defect F48
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="db-write")
-        self._readers = ThreadPoolExecutor(4, thread_name_prefix="db-read")
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="db-read")
         # WAL checkpoints run here, beside the writer: SQLite's automatic one runs inside
         # the commit that fills the WAL to 1000 pages, and held that write (and its
         # broadcast) 100-150 ms every few seconds under load
@@ -220,8 +223,19 @@ class Store:
             )
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.get_running_loop().run_in_executor(
-            self._writer, lambda: self._setup_committed(setup)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer, lambda: self._setup_committed(setup))
+        # Every reader thread and its connection from the start: made as reads first came
+        # at once, each held two more descriptors for good, which a server watched for what
+        # it keeps after its clients leave showed as left over.
+        together = threading.Barrier(READERS)
+
+        def open_reader() -> None:
+            self._conn()
+            together.wait(timeout=10)  # each on its own thread: the pool makes all of them
+
+        await asyncio.gather(
+            *(loop.run_in_executor(self._readers, open_reader) for _ in range(READERS))
         )
 
     def _setup_committed(self, fn: Callable[[sqlite3.Connection], None]) -> None:
