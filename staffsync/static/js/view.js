@@ -101,17 +101,29 @@ export class View {
     $("loading").hidden = loaded;
     // Only the rows that changed are made again: a member shown in the period before, with
     // the same values, keeps its row (on a phone, rebuilding every row of every period
-    // made each switch a long task).
+    // made each switch a long task), and stays where it is in the table: rows are removed
+    // and inserted around it, never all replaced, so that its style and layout are not
+    // computed again.
     const shown = new Map();
     const trs = loaded ? rows.map((row) => this.kept(row, pendingIds, shown)) : [];
     this.shown = shown;
-    const children = this.body.children;
-    if (trs.length !== children.length || trs.some((tr, i) => children[i] !== tr)) {
-      this.body.replaceChildren(...trs);
-    }
+    this.place(trs);
     this.body.animate([{ opacity: 0.6 }, { opacity: 1 }], { duration: 150, easing: "ease-in-out" });
     this.table.dataset.period = String(index);
     this.table.dataset.state = loaded ? "ready" : "loading";
+  }
+
+  // The table's rows become `trs`. Rows kept from the last render come in the same order
+  // (both lists follow the members' order), so once the others are gone each new one is
+  // put in its place and no kept row moves.
+  place(trs) {
+    const wanted = new Set(trs);
+    for (const child of [...this.body.children]) if (!wanted.has(child)) child.remove();
+    let next = this.body.firstElementChild;
+    for (const tr of trs) {
+      if (tr === next) next = next.nextElementSibling;
+      else this.body.insertBefore(tr, next);
+    }
   }
 
   // The row of the last render for this member when nothing it shows has changed.
