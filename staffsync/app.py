@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
@@ -13,12 +14,11 @@ from aiohttp import WSCloseCode, web
 
 from staffsync import __version__, assets, dataset, vendor
 from staffsync.defects import DEFECTS
-from staffsync.handlers import Context
+from staffsync.handlers import Context, all_periods_frame
 from staffsync.hub import Hub
 from staffsync.keys import CONTEXT, SETTINGS, STARTED
 from staffsync.leaks import Leaks
 from staffsync.periods import month_periods
-from staffsync.protocol import envelope, timestamp
 from staffsync.settings import Settings
 from staffsync.socket import staff_sync
 from staffsync.store import Store
@@ -65,13 +65,9 @@ async def index(request: web.Request) -> web.Response:
     page = CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8")
     embedded = _json_element("staffsync-config", json.dumps(configuration(request)))
     if request.query.get("mode") != "legacy":  # a legacy page asks for one period, by socket
-        try:
-            periods = await ctx.store.all_periods()
-        except (sqlite3.Error, OSError):
-            periods = None  # the page still loads: its socket asks, and reports what fails
-        if periods is not None:
-            body = {"periods": periods, "totalPeriods": len(periods), "timestamp": timestamp()}
-            frame = envelope("SYNC_ALL_PERIODS_RESPONSE", body, "page")
+        # on a database error the page still loads: its socket asks, and reports what fails
+        with contextlib.suppress(sqlite3.Error, OSError):
+            frame = await all_periods_frame(ctx.store, "page")
             embedded += _json_element("staffsync-snapshot", frame)
     return web.Response(
         text=page.replace(CONFIG_SLOT, embedded + CONFIG_SLOT, 1),

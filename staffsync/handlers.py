@@ -24,10 +24,16 @@ class Context:
 Handler = Callable[[Context, Client, dict[str, Any], "str | None"], Awaitable[None]]
 
 
-async def sync_all(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
-    periods = await ctx.store.all_periods()
+async def all_periods_frame(store: Store, client_id: str, rid: str | None = None) -> str:
+    """Every period's staff as the SYNC_ALL_PERIODS_RESPONSE frame (the socket's answer,
+    and the snapshot a page carries)."""
+    periods = await store.all_periods()
     body = {"periods": periods, "totalPeriods": len(periods), "timestamp": timestamp()}
-    await client.send(envelope("SYNC_ALL_PERIODS_RESPONSE", body, client.client_id, requestId=rid))
+    return envelope("SYNC_ALL_PERIODS_RESPONSE", body, client_id, requestId=rid)
+
+
+async def sync_all(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:
+    await client.send(await all_periods_frame(ctx.store, client.client_id, rid))
 
 
 async def sync_one(ctx: Context, client: Client, payload: dict[str, Any], rid: str | None) -> None:

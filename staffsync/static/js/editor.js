@@ -15,9 +15,9 @@ export class Editor {
     }
     // What the user chose is read as they choose it (Save submits the form, Cancel too,
     // Escape cancels the dialog), not on the dialog's `close` event: that event comes in a
-    // task of its own, and a tap on another row's Edit handled before it (a busy page runs
-    // input first) opened the next form, whose save the late `close` then answered as a
-    // cancel: the edit was dropped without a word.
+    // task of its own, and a form opened before it came (seen with clicks made in a
+    // rendering callback) had its save answered as a cancel by the late `close`: the edit
+    // was dropped without a word.
     this.opened = null; // { row, resolve } of the form on screen
     form().addEventListener("submit", (event) => this.finish(event.submitter?.value === "save"));
     dialog().addEventListener("cancel", () => this.finish(false));
