@@ -266,10 +266,12 @@ def test_stalls_should_hold_every_frame_until_they_end_and_keep_their_order(
 
 
 def _busy_ms(page: Page) -> float:
-    page.evaluate(BUSY)
-    return min(float(page.evaluate(BUSY)[0]) for _ in range(5))
+    for _ in range(3):  # compiled and optimised before it is timed
+        page.evaluate(BUSY)
+    return min(float(page.evaluate(BUSY)[0]) for _ in range(6))
 
 
+@pytest.mark.alone  # times the CPU: beside two other workers a throttled page waits longer
 def test_cpu_throttle_should_slow_a_page_by_the_profiles_factor(chromium: Browser) -> None:
     calibration = calibrate(chromium, 4)
     assert 2 <= calibration.rate <= 8, f"a 4x profile calibrated to rate {calibration.rate}"

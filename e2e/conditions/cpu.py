@@ -18,17 +18,19 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page
 
-# A busy loop long enough (about 20-40 ms unthrottled here) to span Chromium's throttling
-# slices, returning the milliseconds it took.
+# A busy loop long enough (about 50 ms unthrottled here, 200 ms at 4x) to span several of
+# Chromium's throttling slices, returning the milliseconds it took: at 20 ms a throttled run
+# took anywhere from 70 to 200 ms, by where the slices fell.
 BUSY = """() => {
   const t = performance.now();
   let x = 0;
-  for (let i = 0; i < 4e6; i++) x = (x * 31 + i) % 1000003;
+  for (let i = 0; i < 1e7; i++) x = (x * 31 + i) % 1000003;
   return [performance.now() - t, x];
 }"""
 ROUNDS = 4
 TOLERANCE = 0.15
 SAMPLES = 5
+WARM = 2
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ class Calibration:
 def _timed(page: Page, cdp: CDPSession, rate: float) -> float:
     """The busy loop's least time at `rate`, over SAMPLES runs."""
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
-    page.evaluate(BUSY)  # warm: the first run compiles
+    for _ in range(WARM):  # the first runs compile and optimise
+        page.evaluate(BUSY)
     return min(float(page.evaluate(BUSY)[0]) for _ in range(SAMPLES))
 
 
