@@ -265,6 +265,36 @@ def test_stalls_should_hold_every_frame_until_they_end_and_keep_their_order(
     assert max(held) <= 700, f"a round trip was held longer than its stall: {held} ms"
 
 
+@pytest.mark.alone  # times the network: by itself, after the other tests
+def test_held_time_should_be_the_stalls_a_round_trip_met(served: AppProcess) -> None:
+    """The room tells how long its link stalled between two moments of the pages' epoch
+    clock: a round trip held by a stall, less that time, is the link's own round trip."""
+    network = Network(rtt_ms=40, stall_every_s=1.0, stall_s=(0.6, 0.6))
+    room = Room(Conditions(name="tunnel", network=network), seed=7)
+    url = room.front(served.base_url).replace("http", "ws", 1)
+    net: list[tuple[float, float]] = []  # (round trip, held) in ms
+    try:
+        with WireClient(f"{url}/staff-sync?period=0") as client:
+            started = time.monotonic()
+            while time.monotonic() - started < 3.0:
+                asked = time.time() * 1000
+                client.send("PING", {"timestamp": asked}, request_id=f"p{len(net)}")
+                client.recv_until(lambda f: f["type"] == "PONG", expected="a PONG")
+                answered = time.time() * 1000
+                net.append((answered - asked, room.held_ms(asked, answered)))
+    finally:
+        room.close()
+    held = [(round(rtt), round(h)) for rtt, h in net if rtt > 300]
+    assert held, f"no round trip met a stall in 3 s: {[round(rtt) for rtt, _ in net]}"
+    beyond = [rtt - h for rtt, h in held]
+    assert all(0 <= b <= 40 + 30 for b in beyond), (
+        f"round trips held by a stall (ms, held ms) {held}: beyond the stall {beyond},"
+        " expected the link's 40 ms at most (plus 30 ms)"
+    )
+    unheld = [round(h) for rtt, h in net if rtt < 100]
+    assert not any(unheld), f"round trips no stall met counted as held: {unheld} ms"
+
+
 def _busy_ms(page: Page) -> float:
     for _ in range(3):  # compiled and optimised before it is timed
         page.evaluate(BUSY)

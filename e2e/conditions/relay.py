@@ -154,6 +154,12 @@ class Relay:
         loop = self._loop
         return self.stalls.total_s(loop.time()) if loop is not None else 0.0
 
+    def stall_windows(self) -> list[tuple[float, float]]:
+        """The link's stalls so far and the next one drawn, [start, end) on the monotonic
+        clock (the relay's event loop's)."""
+        stalls = getattr(self, "stalls", None)
+        return list(stalls.windows) if stalls is not None else []
+
     # -- connections ---------------------------------------------------------------------
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -7,6 +7,7 @@ device, zone and locale from Playwright's context options."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 from dataclasses import replace
 from typing import Any
@@ -94,6 +95,21 @@ class Room:
 
     def stalled_s(self) -> float:
         return sum(r.stalled_s() for r in self.relays.values())
+
+    def held_ms(self, start_ms: float, end_ms: float) -> float:
+        """How long the link stalled between two moments on the pages' epoch clock
+        (`performance.timeOrigin + performance.now()`, ms): a frame in flight then was held
+        by the network, not by the app. 0 when nothing stalled."""
+        to_mono = time.monotonic() - time.time()  # the relays' clock from the epoch's
+        start, end = start_ms / 1000 + to_mono, end_ms / 1000 + to_mono
+        windows = sorted(w for r in self.relays.values() for w in r.stall_windows())
+        held, reached = 0.0, start
+        for s, e in windows:  # their union, clipped to [start, end]
+            s, e = max(s, reached), min(e, end)
+            if e > s:
+                held += e - s
+                reached = e
+        return held * 1000
 
     # -- the browser ---------------------------------------------------------------------
     def context_args(self, playwright: Playwright, args: dict[str, Any]) -> dict[str, Any]:

@@ -421,6 +421,7 @@ def open_user(
     output_path: str,
     request: pytest.FixtureRequest,
     measure: TestMetrics,
+    room: Room,
 ) -> Iterator[OpenUser]:
     """Opens a user in their own browser context: open_user("A", mode="legacy").
 
@@ -435,6 +436,7 @@ def open_user(
     ) -> User:
         evidence = os.path.relpath(output_path)
         user = make_user(new_context, name or f"user{len(users) + 1}", evidence, control_sockets)
+        user.held_ms = room.held_ms
         users.append(user)
         user.open(mode or suite_config.app_mode)
         # One sample of each per page load: tests read them, never record them again.

@@ -2,7 +2,10 @@
 shares (`performance.timeOrigin + performance.now()`):
 
 - `sync.propagation_ms`: the write frame leaving the writer's socket to the first frame of
-  a reader's table showing the change;
+  a reader's table showing the change, less the time the conditions' link stalled meanwhile
+  (a train's tunnel holds every frame; what the app adds after it, a reconnect it did not
+  need, still counts);
+- `sync.stalled_ms`: that time, for a propagation the link held;
 - `sync.ui_round_trip_ms`: the writer's save input to that frame (informational);
 - `sync.leg_ms` (tag `leg`): where the time went. `to_server`, `server`, `to_reader` when
   the server stamps its broadcasts (`serverTiming.receivedAt` / `broadcastAt`, epoch ms),
@@ -20,7 +23,12 @@ from e2e.harness.users import User
 from e2e.probes.page_probe import ReceivedWrite, SentWrite
 
 PROPAGATION_TIMEOUT_MS = 10_000
-PROPAGATION_METRICS = ("sync.propagation_ms", "sync.ui_round_trip_ms", "sync.leg_ms")
+PROPAGATION_METRICS = (
+    "sync.propagation_ms",
+    "sync.stalled_ms",
+    "sync.ui_round_trip_ms",
+    "sync.leg_ms",
+)
 
 
 @dataclass(frozen=True)
@@ -91,11 +99,14 @@ def propagate(
             reader.evidence,
         )
         tags = {"kind": kind, "route": f"{writer.mode}-to-{reader.mode}"}
-        propagation = seen.frame_at - sent.at
+        held = writer.held_ms(sent.at, seen.frame_at)
+        propagation = seen.frame_at - sent.at - held
         times.append(propagation)
         if not record:
             continue
         measure("sync.propagation_ms", propagation, "ms", **tags)
+        if held > 0:
+            measure("sync.stalled_ms", held, "ms", **tags)
         if sent.input_at is not None:
             measure("sync.ui_round_trip_ms", seen.frame_at - sent.input_at, "ms", **tags)
         received = _received(reader, change, sent.at)

@@ -27,6 +27,8 @@ class User:
     control: SocketControl | None = None
     console_errors: list[str] = field(default_factory=list)
     mode: str = ""  # the client mode asked for when the page was opened
+    # how long the conditions' link stalled between two moments of the pages' epoch clock
+    held_ms: Callable[[float, float], float] = lambda start, end: 0.0
     _heap: HeapProbe | None = None
 
     @property
