@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
+from e2e.explore.machine import _tail
 from e2e.explore.model import Model, Profile, Tab, Write, operations
 from e2e.explore.session import content_kinds
 from e2e.explore.steps import Step, load, numbered, save
@@ -243,3 +244,23 @@ def test_zeros_mixed_with_the_step_should_choose_evenly_and_independently() -> N
     top, _ = seen_actions.most_common(1)[0]
     with_top = {p for a, p in joint.elements() if a == top}
     assert len(with_top) >= pairs - 2, f"pairs met with action {top}: {sorted(with_top)}"
+
+
+def test_a_tail_to_shrink_to_should_keep_the_openings_of_the_profiles_it_uses() -> None:
+    steps = [
+        Step("open_profile", "A"),
+        Step("open_profile", "B"),
+        Step("edit", "B", "1", {"handle": "M1"}),
+        Step("open_profile", "C"),
+        Step("offline", "A"),
+        Step("other_write", args={"kind": "create"}),
+        Step("online", "A"),
+    ]
+    assert [(s.action, s.profile) for s in _tail(steps, 3)] == [
+        ("open_profile", "A"),
+        ("offline", "A"),
+        ("other_write", ""),
+        ("online", "A"),
+    ]
+    colleague_only = [Step("open_profile", "A"), Step("go", "A", "1"), Step("other_write")]
+    assert _tail(colleague_only, 1) == [colleague_only[0], colleague_only[2]]

@@ -547,9 +547,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             if self.conflicts:
                 return ["online"] * 6
             if forms := self.form_tabs():  # a user lingers over a form while colleagues write
-                if self.overtaken & set(forms):  # and then closes it
-                    return ["save_form"] * 28 + ["cancel_form"] * 14 + ["type"] * 3
-                lingering = ["type"] * 6 + ["wait"] * 2 + ["save_form"] * 8 + ["cancel_form"] * 6
+                # and then closes it, as often with Cancel as with Save: a form is as
+                # often abandoned as kept (at 2:1 for Save, one form of ten was cancelled)
+                if self.overtaken & set(forms):
+                    return ["save_form"] * 21 + ["cancel_form"] * 21 + ["type"] * 3
+                lingering = ["type"] * 6 + ["wait"] * 2 + ["save_form"] * 7 + ["cancel_form"] * 7
                 return ["other_write"] * 40 + lingering
             if waiting := m.waiting():  # a colleague meets them, or their tab goes
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
@@ -642,8 +644,10 @@ def explore(session: ExploreSession) -> None:
 
 def minimise(session: ExploreSession) -> None:
     """Replay the shortest failing sequence, then delete steps while a replay still breaks
-    the same promise, until the shrinking budget is spent: first runs of steps (half the
-    sequence, then a quarter, down to two), then single steps, the latest first. Each
+    the same promise, until the shrinking budget is spent: first every step that only
+    moves between periods, then the last 3 or 5 steps alone (after the openings of their
+    profiles), then runs of steps (half the sequence, then a quarter, down to two), then
+    single steps, the latest first. Each
     replay opens its profiles as the failing run first had them (their storage as it was
     after their first page load, so the deployment gives each the same mode, as the replay
     a developer runs does), never with what an earlier replay left; a single step is kept
@@ -661,6 +665,19 @@ def minimise(session: ExploreSession) -> None:
     candidate = [s for i, s in enumerate(kept.steps) if i in (0, last) or s.action not in LOOKING]
     if len(candidate) < len(kept.steps) and time.monotonic() < deadline:
         kept = _attempt(session, candidate, kept, tries=1) or kept
+    # then the last few steps alone, with the openings of the profiles they use: a failure
+    # mostly comes of what happened just before it, and a replay with outages and browser
+    # restarts takes 10-30 s, so that halving a 12-step sequence ran out of time (replays
+    # of 10 and 12 steps whose last four broke the promise by themselves)
+    for tail in TAILS:
+        if time.monotonic() >= deadline:
+            break
+        candidate = _tail(kept.steps, tail)
+        if len(candidate) < len(kept.steps):
+            found = _attempt(session, candidate, kept, tries=1)
+            if found is not None:
+                kept = found
+                break
     size = max(1, (len(kept.steps) - 1) // 2)
     while size >= 1 and time.monotonic() < deadline:
         # the first step opens a profile and the last one broke the promise: both stay
@@ -678,6 +695,17 @@ def minimise(session: ExploreSession) -> None:
 
 
 LOOKING = {"go", "key", "burst"}  # steps that only move a tab between periods
+TAILS = (3, 5)  # the last steps tried alone when shrinking
+
+
+def _tail(steps: list[Step], n: int) -> list[Step]:
+    """The last `n` steps, after the steps that opened the profiles they use."""
+    last = steps[-n:]
+    used = {s.profile for s in last if s.profile}
+    opened = [s for s in steps[:-n] if s.action == "open_profile" and s.profile in used]
+    return (opened or steps[:1]) + last
+
+
 REDRAWS = 4  # replays begun again because the target gave a profile another mode anyway
 
 
