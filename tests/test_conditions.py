@@ -295,6 +295,35 @@ def test_held_time_should_be_the_stalls_a_round_trip_met(served: AppProcess) -> 
     assert not any(unheld), f"round trips no stall met counted as held: {unheld} ms"
 
 
+@pytest.mark.alone  # times the network: by itself, after the other tests
+def test_a_round_trip_set_should_hold_from_the_next_frame_on(served: AppProcess) -> None:
+    """The exploration draws a round trip per step from the profile's range."""
+    relay = _relay(served, Network(rtt_ms=40))
+    seen: dict[int, list[float]] = {}
+    try:
+        with WireClient(f"ws://127.0.0.1:{relay.port}/staff-sync?period=0") as client:
+            for rtt in (40, 160, 40):
+                relay.set_rtt(rtt)
+                for i in range(5):
+                    asked = time.monotonic()
+                    client.send("PING", {"timestamp": asked}, request_id=f"r{rtt}-{i}")
+                    client.recv_until(lambda f: f["type"] == "PONG", expected="a PONG")
+                    seen.setdefault(rtt, []).append((time.monotonic() - asked) * 1000)
+    finally:
+        relay.stop()
+    medians = {rtt: statistics.median(ms) for rtt, ms in seen.items()}
+    assert all(rtt <= m <= rtt * 1.1 + 5 for rtt, m in medians.items()), (
+        f"round trips set (ms) -> their median over 5 PINGs: {medians}"
+    )
+
+
+def test_a_spreading_link_should_give_its_range_of_round_trips() -> None:
+    flaky = parse("mobile-flaky")[0].network
+    assert flaky is not None and flaky.rtt_range() == (300, 900), flaky
+    steady = parse("mobile-4g")[0].network
+    assert steady is not None and steady.rtt_range() is None, steady
+
+
 def _busy_ms(page: Page) -> float:
     for _ in range(3):  # compiled and optimised before it is timed
         page.evaluate(BUSY)

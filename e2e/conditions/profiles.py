@@ -42,6 +42,12 @@ class Network:
                 f"stalls of {low}-{high} s cannot come every {self.stall_every_s} s"
             )
 
+    def rtt_range(self) -> tuple[int, int] | None:
+        """The round trips the link spreads over (ms), when it spreads."""
+        if not self.jitter_ms:
+            return None
+        return round(self.rtt_ms - self.jitter_ms / 2), round(self.rtt_ms + self.jitter_ms / 2)
+
     def describe(self) -> str:
         parts = [f"RTT {self.rtt_ms:g} ms"]
         if self.jitter_ms:

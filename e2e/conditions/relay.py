@@ -154,6 +154,13 @@ class Relay:
         loop = self._loop
         return self.stalls.total_s(loop.time()) if loop is not None else 0.0
 
+    def set_rtt(self, rtt_ms: float) -> None:
+        """The round trip from now on, around which the jitter still spreads (the
+        exploration draws one per step); a connection's bytes keep their order."""
+        for link in (getattr(self, "up", None), getattr(self, "down", None)):
+            if link is not None:
+                link.one_way_s = rtt_ms / 2000
+
     def stall_windows(self) -> list[tuple[float, float]]:
         """The link's stalls so far and the next one drawn, [start, end) on the monotonic
         clock (the relay's event loop's)."""

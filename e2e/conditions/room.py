@@ -96,6 +96,15 @@ class Room:
     def stalled_s(self) -> float:
         return sum(r.stalled_s() for r in self.relays.values())
 
+    def rtt_range(self) -> tuple[int, int] | None:
+        network = self.conditions.network
+        return network.rtt_range() if network is not None else None
+
+    def set_rtt(self, rtt_ms: float) -> None:
+        """Every relay's round trip from now on (within the profile's range)."""
+        for relay in self.relays.values():
+            relay.set_rtt(rtt_ms)
+
     def held_ms(self, start_ms: float, end_ms: float) -> float:
         """How long the link stalled between two moments on the pages' epoch clock
         (`performance.timeOrigin + performance.now()`, ms): a frame in flight then was held

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from random import Random
 from typing import Any, TypeVar
 
@@ -52,6 +53,10 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
     text = typed_text(session.config.text_limit)
     periods = len(session.target.calendar or [])
     small = min(SMALL_WORLD, periods)
+    # a round trip per step from the profile's range, in 10 ms steps (none on loopback or
+    # a link that does not spread)
+    spread = session.room.rtt_range()
+    rtts = list(range(spread[0], spread[1] + 1, 10)) if spread else []
 
     class UsersExplored(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -65,6 +70,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             # wrote the member of since it opened
             self.only: tuple[str, str] | None = None  # the tab a composite action acts in
             self.striking: dict[str, Any] | None = None  # the fault a composite write meets
+            self.rtt: int | None = None  # the round trip the action's steps go over (ms)
             # Which moment and fault a write meets varies between sequences even where
             # Hypothesis draws the same numbers (its zeros repeat one choice in every
             # example); a failure is kept as its steps, so replays do not depend on it.
@@ -87,6 +93,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             return self.explorer.model
 
         def do(self, step: Step) -> None:
+            if self.rtt is not None and "rtt_ms" not in step.args:
+                step = replace(step, args={**step.args, "rtt_ms": self.rtt})
             session.count(self.explorer, step)
             if step.action in WRITE_ACTIONS:
                 self.wrote.add(step.profile)
@@ -573,6 +581,7 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
             # sequence of actions, each still drawn by its weight
             drawn = data.draw(st.integers(0, 2**20), label="action")
             action = choices[self.scattered(drawn, 0) % len(choices)]
+            self.rtt = self.pick(data, rtts, "rtt", 59) if rtts else None
             getattr(self, action)(data)
 
         def come_back(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 import unicodedata
 from collections import Counter
@@ -57,6 +58,7 @@ class ExploreSession:
     cells: Counter[tuple[str, str]] = field(default_factory=Counter)  # coverage matrix
     moments: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # the nemesis'
     zones: Counter[str] = field(default_factory=Counter)  # the profiles' clocks
+    rtts: list[int] = field(default_factory=list)  # the round trips drawn per step (ms)
     server_left: list[dict[str, float]] = field(default_factory=list)  # per judged sequence
     failure: Failure | None = None
     salt: int = 0  # the current example's, kept from the first failure on (see salted)
@@ -111,6 +113,8 @@ class ExploreSession:
         if strike := step.args.get("strike"):
             colleague = " + colleague" if strike.get("meanwhile") else ""
             self.actions[f"{step.action} ({strike['moment']} / {strike['fault']}{colleague})"] += 1
+        if rtt := step.args.get("rtt_ms"):
+            self.rtts.append(int(rtt))
         if step.action == "open_profile":
             self.zones[step.args.get("zone") or self.config.conditions.zone] += 1
         if _holding(explorer, step):
@@ -179,6 +183,12 @@ class ExploreSession:
             f"  (operation x moment x fault) cells reached ({len(self.moments)}): {moments}\n"
             f"  lingering steps: {lingering or 'none'}\n"
             f"  profiles' clocks: {zones or 'none'}"
+            + (
+                f"\n  round trips per step: {min(self.rtts)}-{max(self.rtts)} ms, median"
+                f" {statistics.median(self.rtts):.0f} ms over {len(self.rtts)} steps"
+                if self.rtts
+                else ""
+            )
         )
 
     def failure_report(self, replay: Path | None) -> str:

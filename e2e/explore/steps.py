@@ -38,6 +38,8 @@ class Step:
                 said += f"; in its window another user: {colleague['kind']}"
                 said += f" {colleague['handle']} {_changes(colleague)}".rstrip()
             said += ")"
+        if rtt := self.args.get("rtt_ms"):
+            said += f" [RTT {rtt} ms]"
         return said
 
     def _words(self) -> str:
