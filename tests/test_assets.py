@@ -9,6 +9,7 @@ import json
 import re
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,6 +102,18 @@ def test_the_page_should_carry_every_periods_staff_as_the_socket_gives_them(
     assert carried == socket
     names = {r["name"] for rows in frame["payload"]["periods"].values() for r in rows}
     assert markup in names
+
+
+def test_the_page_should_be_sent_compressed_to_a_browser_that_accepts_it(app: AppProcess) -> None:
+    """The page carries every period's staff: over a phone's link its bytes are its load."""
+    _, _, plain = fetch(app.base_url + "/", None)
+    status, headers, body = fetch(app.base_url + "/", "gzip, deflate, br")
+    coding = headers.get("Content-Encoding")
+    assert status == 200 and coding in ("gzip", "deflate"), (status, headers)
+    page = zlib.decompress(body, 32 + zlib.MAX_WBITS)  # either header
+    assert re.search(SNAPSHOT, page), page[:300]  # the same page (its frame's time aside)
+    assert abs(len(page) - len(plain)) < 100, f"{len(page)} bytes, {len(plain)} sent plain"
+    assert len(body) < len(plain) / 4, f"{len(body)} bytes {coding} of {len(plain)}"
 
 
 def test_a_legacy_page_should_carry_no_staff(app: AppProcess) -> None:
