@@ -105,6 +105,18 @@ def read(page: Page) -> dict[str, float]:
     return found
 
 
+# those timed from the page's start (its navigation), which a stall of the link can hold
+FROM_START = ("vitals.lcp_ms", "vitals.fcp_ms", "vitals.ttfb_ms")
+
+
+def origin(page: Page) -> float | None:
+    """When the page's navigation began, on the epoch clock the suite's probes use."""
+    try:
+        return float(page.evaluate("() => performance.timeOrigin"))
+    except PlaywrightError:
+        return None
+
+
 def unit(metric: str) -> str:
     return next(u for m, u in METRICS.values() if m == metric)
 
