@@ -28,9 +28,11 @@ MIN_CHECKPOINTS = 4
 # Counts a leak too small for the heap figure still moves, by CDP metric name: listeners
 # and documents must not grow at all; DOM nodes (after GC, back at the same period) neither.
 # Judged on what lasts: the least of the last third of readings above the greatest of the
-# first (healthy runs read 75-79 listeners in no order; a leak climbs past that).
+# first. Healthy runs read listeners in no order, up to 4 apart in one run (75-79, 80-83):
+# two more in the last third than in the first, over the 192 navigations between them, is
+# 1.0 per 100, and one default run in about ten failed on it; F21 adds 100 per 100.
 COUNTS = {"JSEventListeners": "dom.listeners", "Nodes": "dom.nodes", "Documents": "dom.documents"}
-MAX_COUNT_GROWTH_PER_100 = {"dom.listeners": 1.0, "dom.nodes": 10.0, "dom.documents": 0.5}
+MAX_COUNT_GROWTH_PER_100 = {"dom.listeners": 2.5, "dom.nodes": 10.0, "dom.documents": 0.5}
 HEAP_METRICS = (
     "heap.used_bytes",
     "heap.growth_per_100_nav_bytes",
