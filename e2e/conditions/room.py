@@ -100,6 +100,16 @@ class Room:
         network = self.conditions.network
         return network.rtt_range() if network is not None else None
 
+    def slack_s(self) -> float:
+        """What the link may add to a wait tuned on loopback: its longest stall and four of
+        its longest round trips (a legacy tab's new socket: connection, upgrade, its sync,
+        and one to spare). 0 on loopback."""
+        n = self.conditions.network
+        if n is None:
+            return 0.0
+        stall = n.stall_s[1] if n.stall_every_s else 0.0
+        return stall + 4 * (n.rtt_ms + n.jitter_ms / 2) / 1000
+
     def set_rtt(self, rtt_ms: float) -> None:
         """Every relay's round trip from now on (within the profile's range)."""
         for relay in self.relays.values():

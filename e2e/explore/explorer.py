@@ -493,7 +493,8 @@ class Explorer:
         if not connected:  # what the page came with: the server's rows as it sent the page
             fresh.view, fresh.may_show = copy.deepcopy(m.rows), True
         if connected:
-            self.world.tab(profile, tab).schedule.wait_ready(timeout_ms=RECONNECT_S * 1000)
+            wait_s = RECONNECT_S + self.world.room.slack_s()
+            self.world.tab(profile, tab).schedule.wait_ready(timeout_ms=wait_s * 1000)
         fresh.period = self.world.period(profile, tab)
         owner.tabs[tab] = fresh
         self._replayed(m.arrive(profile, tab), CARRIED)
@@ -608,10 +609,15 @@ class Explorer:
         for p, t in self.model.tabs():
             if t.form is None or t.form.handle != handle or not self.model.connected(p.name):
                 continue
-            self.world.tab(p.name, t.name).probe.wait_received(str(request), QUIET_S * 1000)
+            wait_s = QUIET_S + self.world.room.slack_s()
+            self.world.tab(p.name, t.name).probe.wait_received(str(request), wait_s * 1000)
 
     # -- the promises ---------------------------------------------------------------------------
     def check(self, timeout_s: float = QUIET_S) -> None:
+        """Every tab shows what the model says, within `timeout_s` plus what the run's link
+        may add (under mobile-flaky a legacy tab's period switch, a new socket over a
+        stall, took longer than the 6 s that loopback needs)."""
+        timeout_s += self.world.room.slack_s()
         for p, t in self.model.tabs():
             self._check_tab(p, t, timeout_s)
         if self.model.server_up:
