@@ -214,9 +214,9 @@ class Explorer:
     # -- one step ---------------------------------------------------------------------------
     def step(self, step: Step) -> None:
         self.steps.append(step)
-        room = self.world.room
-        if room.rtt_range() is not None and room.conditions.network is not None:
-            room.set_rtt(step.args.get("rtt_ms", room.conditions.network.rtt_ms))
+        network = self.world.room.conditions.network
+        if network is not None and network.rtt_range():  # a link whose round trip spreads
+            self.world.room.set_rtt(step.args.get("rtt_ms", network.rtt_ms))
         try:
             self._perform(step)
         except PlaywrightTimeout as exc:
