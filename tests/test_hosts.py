@@ -185,28 +185,53 @@ def test_the_recipe_should_name_every_host_and_address_once() -> None:
     assert "127.0.0.1" not in "".join(s.line for s in steps)
 
 
+def host_logs(tmp_path: Path, tail: int = 800) -> dict[str, str]:
+    """The end of each host's own log (its background components), by address."""
+    return {p.name: (p / "log").read_text(errors="replace")[-tail:]
+            for p in sorted(tmp_path.iterdir()) if (p / "log").exists()}  # fmt: skip
+
+
+def failure(tmp_path: Path, suite_log: Path, started: dict[str, float]) -> str:
+    """What a failed suite run left: the end of its output, the Locust master's log, each
+    host's log, and how long before the suite each background line was started."""
+    master = tmp_path / "artifacts" / "hosts" / "load" / "locust.log"
+    before = {
+        host: f"{started['suite'] - at:.0f} s" for host, at in started.items() if host != "suite"
+    }
+    tail = master.read_text(errors="replace")[-1500:] if master.exists() else "(none)"
+    return (
+        f"{suite_log.read_text(errors='replace')[-2500:]}\n"
+        f"Locust master's log: {tail}\n"
+        f"hosts' logs: {host_logs(tmp_path, 600)}\n"
+        f"background lines started before the suite: {before}"
+    )
+
+
 @pytest.mark.timeout(SUITE_TIMEOUT_S + 120)
 def test_the_load_room_should_pass_across_five_hosts(lan: Lan, tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"}
     env.pop("PYTHONPATH", None)
     env.update(STAFFSYNC_ARTIFACTS=str(tmp_path / "artifacts"), STAFFSYNC_RUN_ID="hosts")
     suite_log = tmp_path / "suite.log"
+    started: dict[str, float] = {}  # a host (or "suite") -> when its line was started
     for step in recipe():
         for address in step.addresses:
             home = tmp_path / address
             home.mkdir(exist_ok=True)
             if step.background:
+                started[address] = time.monotonic()
                 lan.run(address, step.command, home, env, home / "log", wait=False)
                 continue
             if step.line.startswith("bin/verify"):  # the suite, once its peers answer
                 for host, port in ENDPOINT.findall(step.line):
                     deadline = time.monotonic() + READY_TIMEOUT_S
                     while not lan.reachable(address, host, int(port)):
-                        logs = {p.name: (p / "log").read_text(errors="replace")[-800:]
-                                for p in tmp_path.iterdir() if (p / "log").exists()}  # fmt: skip
-                        assert time.monotonic() < deadline, f"{host}:{port} never answered: {logs}"
+                        assert time.monotonic() < deadline, (
+                            f"{host}:{port} never answered: {host_logs(tmp_path)}"
+                        )
+                started["suite"] = time.monotonic()
                 done = lan.run(address, step.command, ROOT, env, suite_log, wait=True)
-                assert done.returncode == 0, suite_log.read_text(errors="replace")[-4000:]
+                assert done.returncode == 0, failure(tmp_path, suite_log, started)
             else:
                 done = lan.run(address, step.command, home, env, home / "log", wait=True)
                 assert done.returncode == 0, (home / "log").read_text(errors="replace")[-2000:]
