@@ -256,13 +256,17 @@ class Load:
 
     def wait_connected(self, users: int, timeout_s: float) -> None:
         """Until the app reports `users` more clients than it had before, or LoadError."""
-        deadline = time.monotonic() + timeout_s
-        while reachable(self.base_url).get("clients", 0) < users:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+        start = time.monotonic()
+        while (clients := reachable(self.base_url).get("clients", 0)) < users:
+            code, waited = self.proc.poll(), time.monotonic() - start
+            if code is not None or waited > timeout_s:
+                log = self.run_dir / "locust.log"
+                self.log.flush()
+                ended = f"Locust exited ({code}) after {waited:.0f} s" if code is not None else ""
                 raise LoadError(
-                    f"the load did not reach {users} connected users within {timeout_s:.0f} s"
-                    f" (the app reports {reachable(self.base_url).get('clients')});"
-                    f" see {self.run_dir / 'locust.log'}"
+                    f"the load did not reach {users} connected users"
+                    f" ({ended or f'{timeout_s:.0f} s passed'}; the app reports {clients});"
+                    f" {log}: {log.read_text(errors='replace')[-1200:]}"
                 )
             time.sleep(0.5)  # polling a condition, bounded by the deadline
 
