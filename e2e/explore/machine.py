@@ -461,8 +461,11 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
 
         def other_write(self, data: st.DataObject) -> None:
             """Another user, through the protocol: first the members whose edit waits
-            offline or whose form a user keeps open."""
+            offline or whose form a user keeps open, then those an open form's tab shows."""
             if self.pick(data, (True, False, False, False, False), "create", 31):
+                # a colleague's new member (from the first period, no end) shows in every
+                # period, so under every open form
+                self.overtaken |= {(p.name, t.name) for p, t in self.m.tabs() if t.form}
                 args = {
                     "kind": "create",
                     "handle": self.m.next_handle(),
@@ -478,10 +481,16 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 open_forms = [t.form.handle for _, t in self.m.tabs() if t.form is not None]
                 mine = [h for h in self.server_rows() if h in queued]
                 lingered = [h for h in self.server_rows() if h in open_forms]
-                handle = self.pick(data, mine or lingered or self.server_rows(), "member", 23)
+                forms = [(p.name, t.name) for p, t in self.m.tabs() if t.form is not None]
+                shown = {f: self.m.visible_handles(*f) for f in forms}  # under each open form
+                beside = [h for h in self.server_rows() if any(h in s for s in shown.values())]
+                members = mine or lingered or beside or self.server_rows()
+                handle = self.pick(data, members, "member", 23)
                 self.conflicts = bool(mine)
                 self.overtaken |= {
-                    (p.name, t.name) for p, t in self.m.tabs() if t.form and t.form.handle == handle
+                    (p.name, t.name)
+                    for p, t in self.m.tabs()
+                    if t.form and (t.form.handle == handle or handle in shown[(p.name, t.name)])
                 }
                 args = self.colleague(handle, data)
             self.do(Step("other_write", args=args))
