@@ -462,10 +462,12 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
         def other_write(self, data: st.DataObject) -> None:
             """Another user, through the protocol: first the members whose edit waits
             offline or whose form a user keeps open, then those an open form's tab shows."""
+            # every open form, in any tab (a colleague is not confined to the acting tab)
+            forms = {(p.name, t.name): t.form for p, t in self.m.tabs() if t.form is not None}
             if self.pick(data, (True, False, False, False, False), "create", 31):
                 # a colleague's new member (from the first period, no end) shows in every
                 # period, so under every open form
-                self.overtaken |= {(p.name, t.name) for p, t in self.m.tabs() if t.form}
+                self.overtaken |= set(forms)
                 args = {
                     "kind": "create",
                     "handle": self.m.next_handle(),
@@ -478,19 +480,15 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 }
             else:
                 queued = [w.handle for w in self.m.waiting()]
-                open_forms = [t.form.handle for _, t in self.m.tabs() if t.form is not None]
-                mine = [h for h in self.server_rows() if h in queued]
-                lingered = [h for h in self.server_rows() if h in open_forms]
-                forms = [(p.name, t.name) for p, t in self.m.tabs() if t.form is not None]
                 shown = {f: self.m.visible_handles(*f) for f in forms}  # under each open form
-                beside = [h for h in self.server_rows() if any(h in s for s in shown.values())]
-                members = mine or lingered or beside or self.server_rows()
-                handle = self.pick(data, members, "member", 23)
+                rows = self.server_rows()
+                mine = [h for h in rows if h in queued]
+                lingered = [h for h in rows if any(f.handle == h for f in forms.values())]
+                beside = [h for h in rows if any(h in s for s in shown.values())]
+                handle = self.pick(data, mine or lingered or beside or rows, "member", 23)
                 self.conflicts = bool(mine)
                 self.overtaken |= {
-                    (p.name, t.name)
-                    for p, t in self.m.tabs()
-                    if t.form and (t.form.handle == handle or handle in shown[(p.name, t.name)])
+                    f for f, form in forms.items() if form.handle == handle or handle in shown[f]
                 }
                 args = self.colleague(handle, data)
             self.do(Step("other_write", args=args))
