@@ -8,6 +8,7 @@ import json
 import logging
 import sqlite3
 import time
+import urllib.parse
 from pathlib import Path
 
 from aiohttp import WSCloseCode, web
@@ -56,16 +57,54 @@ def _json_element(element_id: str, text: str) -> str:
     return f'<script type="application/json" id="{element_id}">{data}</script>\n'
 
 
+# The page's outbox names its unconfirmed writes in a cookie, (client key, request id) pairs
+# as JSON, URL-encoded; the page is sent with those the server applied (their answers may
+# have been lost with a socket). At most this many pairs, each part at most this long.
+SENT_COOKIE = "staffsync-sent"
+SENT_AT_MOST = 40
+SENT_PART_AT_MOST = 200
+
+
+def sent_writes(request: web.Request) -> list[tuple[str, str]]:
+    """The writes the page's outbox holds, from its cookie; a damaged cookie is ignored
+    (the socket's repeats still settle them)."""
+    raw = request.cookies.get(SENT_COOKIE)
+    if not raw:
+        return []
+    try:
+        pairs = json.loads(urllib.parse.unquote(raw))
+    except ValueError:
+        log.warning("ignored a %s cookie that is not JSON", SENT_COOKIE)
+        return []
+    if not isinstance(pairs, list):
+        log.warning("ignored a %s cookie that is not a list", SENT_COOKIE)
+        return []
+    sent = []
+    for pair in pairs[:SENT_AT_MOST]:
+        if (
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(part, str) and 0 < len(part) <= SENT_PART_AT_MOST for part in pair)
+        ):
+            sent.append((pair[0], pair[1]))
+    return sent
+
+
 async def index(request: web.Request) -> web.Response:
     """The client's page with the server's configuration and every period's staff as the
     server's own SYNC_ALL_PERIODS_RESPONSE frame: a prefetching page shows its first row
     without waiting for its socket (on a 600 ms round trip, the socket's connection, upgrade
-    and first answer are three of them). The socket then syncs again, as after a reconnect."""
+    and first answer are three of them). The socket then syncs again, as after a reconnect.
+    It also carries which of its outbox's writes the server applied (`sent_writes`)."""
     ctx = request.app[CONTEXT]
     page = CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8")
     embedded = _json_element("staffsync-config", json.dumps(configuration(request)))
+    # on a database error the page still loads: its socket asks, and reports what fails.
+    # The applied writes are read before the snapshot, which therefore holds each of them.
+    with contextlib.suppress(sqlite3.Error, OSError):
+        applied = await ctx.store.applied(sent_writes(request))
+        embedded += _json_element("staffsync-applied", json.dumps({"applied": applied}))
     if request.query.get("mode") != "legacy":  # a legacy page asks for one period, by socket
-        # on a database error the page still loads: its socket asks, and reports what fails
         with contextlib.suppress(sqlite3.Error, OSError):
             frame = await all_periods_frame(ctx.store, "page")
             embedded += _json_element("staffsync-snapshot", frame)

@@ -56,4 +56,5 @@ DEFECTS: dict[str, tuple[str, str]] = {
     "F46": ("client", "the form makes a period's first day through local time"),
     "F47": ("client", "a write unanswered after 100 ms is sent again under a new request id"),
     "F48": ("server", "the snapshot reads every member's row with a query of its own"),
+    "F49": ("client", "a page ignores the stored writes its server says it applied"),
 }

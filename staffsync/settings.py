@@ -54,7 +54,7 @@ _OPTIONS: dict[str, tuple[str, type, str]] = {
     "defect": (
         "STAFFSYNC_DEFECT",
         str,
-        "switch on one catalogued defect (F1-F48) to prove the suite catches it",
+        "switch on one catalogued defect (F1-F49) to prove the suite catches it",
     ),
     "allowed_origins": (
         "STAFFSYNC_ALLOWED_ORIGINS",

@@ -291,6 +291,26 @@ class Store:
                 found.append(row)
         return found
 
+    async def applied(self, sent: list[tuple[str, str]]) -> list[str]:
+        """Of these (client key, request id) pairs, the request ids this server applied and
+        still remembers: a page carries them, so that it does not show a stored write that
+        was applied (its answer lost) as waiting, beside the row the page already holds."""
+        if not sent:
+            return []
+
+        def q(conn: sqlite3.Connection) -> list[str]:
+            found = []
+            for key, rid in sent:
+                seen = conn.execute(
+                    "SELECT 1 FROM applied_requests WHERE client_key = ? AND request_id = ?",
+                    (key, rid),
+                ).fetchone()
+                if seen is not None:
+                    found.append(rid)
+            return found
+
+        return await self._read(q)
+
     async def all_periods(self) -> dict[str, list[dict[str, Any]]]:
         """Every period's staff from a single query, grouped by membership."""
         grouped: dict[str, list[dict[str, Any]]] = {str(p.index): [] for p in self.periods}

@@ -8,6 +8,7 @@ import gzip
 import json
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable
@@ -119,3 +120,43 @@ def test_the_page_should_be_sent_compressed_to_a_browser_that_accepts_it(app: Ap
 def test_a_legacy_page_should_carry_no_staff(app: AppProcess) -> None:
     _, _, page = fetch(app.base_url + "/?mode=legacy", None)
     assert re.search(SNAPSHOT, page) is None, page[:300]
+
+
+APPLIED = rb'<script type="application/json" id="staffsync-applied">(.*?)</script>'
+
+
+def applied_for(app: AppProcess, cookie: str) -> list[str]:
+    request = urllib.request.Request(app.base_url + "/", headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        page = response.read()
+    found = re.search(APPLIED, page)
+    assert found, page[:300]
+    applied: list[str] = json.loads(found.group(1))["applied"]
+    return applied
+
+
+def test_the_page_should_say_which_of_its_stored_writes_the_server_applied(
+    connect: Callable[..., WireClient], app: AppProcess
+) -> None:
+    """A page's outbox names its unconfirmed writes in a cookie; the page comes with those
+    the server applied (their answers lost), under the name that sent them, and no other."""
+    client = connect()
+    client.name = "page-assets-test"
+    staff_id = client.all_periods()[0][0]["id"]
+    rid = client.send("STAFF_UPDATE", {"staffId": staff_id, "changes": {"position": "Host"}})
+    answer = client.recv_until(
+        lambda f: f.get("requestId") == rid or f.get("payload", {}).get("requestId") == rid,
+        expected=f"the answer to STAFF_UPDATE {rid}",
+    )
+    assert answer["type"] == "STAFF_UPDATE", answer
+    pairs = [[client.name, rid], [client.name, "r-never-sent"], ["page-someone-else", rid]]
+    named = "staffsync-sent=" + urllib.parse.quote(json.dumps(pairs))
+    assert applied_for(app, named) == [rid]
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    ["", "staffsync-sent=%7Bnot%20json", "staffsync-sent=%7B%7D", "staffsync-sent=%5B1%5D"],
+)
+def test_a_page_should_load_whatever_its_outbox_cookie_holds(app: AppProcess, cookie: str) -> None:
+    assert applied_for(app, cookie) == []

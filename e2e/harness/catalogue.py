@@ -60,6 +60,8 @@ CATALOGUE: dict[str, str] = {
     "F46": "a date made through the browser's local time is a day off east of UTC",
     "F47": "a timer tuned on loopback takes a round trip for a loss (a write made twice)",
     "F48": "a server cost that multiplies with database latency (a query per row)",
+    # Classes of a page load after a write's answer was lost:
+    "F49": "a page load shows a write the server applied as waiting, beside its row (twice)",
 }
 
 

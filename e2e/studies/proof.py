@@ -182,6 +182,12 @@ MATRIX: dict[str, Catch] = {
         )
     ),
     "F36": Catch((f"{PAGE_LOADS}::test_offline_edit_then_reload_should_be_saved_once", EXPLORE)),
+    "F49": Catch(
+        (
+            f"{PAGE_LOADS}::test_a_page_loaded_after_a_write_was_applied_should_show_it_once_and_saved",
+            EXPLORE,
+        )
+    ),
     # A server that keeps something of every connection it ever had.
     **dict.fromkeys(("F37", "F38", "F39"), Catch((RESOURCES, EXPLORE))),
     # A fault at a protocol moment: the answer to a write lost as the network goes.

@@ -27,6 +27,7 @@ export class App {
     this.syncedAt = -Infinity; // when the server made the data this page holds
     this.queued = new Map();   // requestId -> frame, made while disconnected
     this.inflight = new Map(); // requestId -> frame, sent, not yet answered
+    this.applied = new Set();  // requestIds of stored writes applied before the page was sent
     this.connection = new Connection({
       name: `page-${page}`,
       urlFor: () => this.socketUrl(),
@@ -45,8 +46,10 @@ export class App {
   }
 
   // `snapshot`: the SYNC_ALL_PERIODS_RESPONSE frame the page came with (prefetch mode shows
-  // it at once; the socket syncs again once it opens).
-  start(snapshot = null) {
+  // it at once; the socket syncs again once it opens). `applied`: the request ids of stored
+  // writes the server applied before it sent the page (their answers lost).
+  start(snapshot = null, applied = []) {
+    this.applied = new Set(applied);
     this.outbox.start();
     this.adoptOrphans();
     if (snapshot && this.mode !== "legacy" && snapshot.type === "SYNC_ALL_PERIODS_RESPONSE") {
@@ -200,9 +203,12 @@ export class App {
     this.render();
   }
 
-  // Writes a page that is gone left unconfirmed: shown as pending here and sent as they were.
+  // Writes a page that is gone left unconfirmed: shown as pending here and sent as they were;
+  // one the server applied before it sent this page is settled (the page holds its row).
   adoptOrphans() {
-    const orphans = this.outbox.orphans().filter((e) => !this.queued.has(e.requestId) && !this.inflight.has(e.requestId));
+    let orphans = this.outbox.orphans().filter((e) => !this.queued.has(e.requestId) && !this.inflight.has(e.requestId));
+    for (const entry of orphans) if (this.applied.has(entry.requestId)) this.outbox.drop(entry.requestId);
+    orphans = orphans.filter((entry) => !this.applied.has(entry.requestId));
     if (orphans.length === 0) return;
     const own = [...this.queued];
     this.queued.clear();

@@ -410,6 +410,14 @@ const PATCHES = {
     };
   },
 
+  // F49: the page ignores which of its stored writes the server says it applied before it
+  // sent the page: one whose answer was lost is shown pending beside the row the page's
+  // snapshot already holds (a new member twice) until the socket's repeated answer.
+  F49(app) {
+    const start = app.start.bind(app);
+    app.start = (snapshot) => start(snapshot, []);
+  },
+
   // F47: a write not answered within 100 ms is taken for lost and sent again under a new
   // request id: a timeout tuned where every answer takes a few milliseconds. Over a mobile
   // round trip (150 ms and more) every write is sent twice, and a new member made twice.

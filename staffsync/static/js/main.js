@@ -50,6 +50,16 @@ function snapshot() {
   }
 }
 
+// the request ids of this profile's stored writes the server applied before it sent the page
+function applied() {
+  const embedded = document.getElementById("staffsync-applied");
+  try {
+    return embedded ? JSON.parse(embedded.textContent).applied || [] : [];
+  } catch {
+    return []; // the socket's repeated answers settle them
+  }
+}
+
 async function boot() {
   const config = await configuration();
   const override = new URLSearchParams(location.search).get("mode");
@@ -66,7 +76,7 @@ async function boot() {
   app = new App({ config, mode, view, editor: new Editor(config.periods) });
   if (config.defect) applyDefect(app, config.defect);
   document.getElementById("add-staff").addEventListener("click", () => app.create());
-  app.start(snapshot());
+  app.start(snapshot(), applied());
 }
 
 boot().catch((err) => {

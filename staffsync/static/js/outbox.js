@@ -9,7 +9,13 @@
 // longest adopts it and sends it again under its original clientId and requestId, so the
 // server's exactly-once rule holds across page loads.
 
+// The entries are also named in a cookie, (clientId, requestId) pairs, oldest first: the
+// server sends the next page with those it applied (an answer lost with a socket), and
+// that page settles them instead of showing them pending beside the row it already holds.
+
 const ENTRY = "staffsync.outbox.";
+const COOKIE = "staffsync-sent";
+const COOKIE_AT_MOST = 40; // the server reads as many; a cookie holds about 4 kB
 const PAGE = "staffsync.page.";
 const BEAT_MS = 1000;
 const STALE_MS = 3500; // a heartbeat older than this belongs to a page that is gone
@@ -64,10 +70,22 @@ export class Outbox {
     this.saved += 1;
     const entry = { requestId, frame, owner: this.pageId, savedAt: Date.now(), order: this.saved };
     localStorage.setItem(ENTRY + requestId, JSON.stringify(entry));
+    this.toCookie();
   }
 
   drop(requestId) {
     localStorage.removeItem(ENTRY + requestId);
+    this.toCookie();
+  }
+
+  // the cookie that names the stored writes to the server with the next page request
+  toCookie() {
+    const sent = this.entries()
+      .slice(0, COOKIE_AT_MOST)
+      .map((entry) => [entry.frame.clientId, entry.requestId]);
+    const value = encodeURIComponent(JSON.stringify(sent));
+    const age = sent.length ? 86_400 : 0; // the server remembers an applied write a day
+    document.cookie = `${COOKIE}=${value}; path=/; max-age=${age}; samesite=strict`;
   }
 
   entries() {

@@ -42,6 +42,16 @@ function snapshot() {
   }
 }
 
+// the request ids of this profile's kept operations the server applied before it sent the page
+function applied() {
+  const embedded = document.getElementById("staffsync-applied");
+  try {
+    return new Set(embedded ? JSON.parse(embedded.textContent).applied || [] : []);
+  } catch {
+    return new Set(); // the socket's repeated answers release them
+  }
+}
+
 ReactDOM.createRoot(document.getElementById("root")).render(
-  React.createElement(App, { config, mode, snapshot: snapshot() }),
+  React.createElement(App, { config, mode, snapshot: snapshot(), applied: applied() }),
 );

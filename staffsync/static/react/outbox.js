@@ -5,7 +5,13 @@
 // whose page no longer beats is taken over by the profile's oldest open page, which sends
 // it again unchanged, under the name and request id it was first sent with.
 
+// The kept operations are also named in a cookie, (clientId, requestId) pairs, oldest first:
+// the server sends the next page with those it applied (an answer lost with a socket), and
+// that page releases them instead of showing them unsaved beside the row it already holds.
+
 const OP = "staffsync.react.op:";
+const COOKIE = "staffsync-sent";
+const COOKIE_AT_MOST = 40; // the server reads as many; a cookie holds about 4 kB
 const TAB = "staffsync.react.tab:";
 const BEAT_MS = 1000;
 const GONE_AFTER_MS = 3500;
@@ -27,12 +33,29 @@ function keys(prefix) {
   return found;
 }
 
+function kept() {
+  return keys(OP)
+    .map(parsed)
+    .filter((entry) => entry && entry.op)
+    .sort((a, b) => a.at - b.at || (a.op.rid < b.op.rid ? -1 : 1));
+}
+
+function toCookie() {
+  const sent = kept()
+    .slice(0, COOKIE_AT_MOST)
+    .map((entry) => [entry.op.frame && entry.op.frame.clientId, entry.op.rid]);
+  const age = sent.length ? 86_400 : 0; // the server remembers an applied write a day
+  document.cookie = `${COOKIE}=${encodeURIComponent(JSON.stringify(sent))}; path=/; max-age=${age}; samesite=strict`;
+}
+
 export function keep(op, page) {
   localStorage.setItem(OP + op.rid, JSON.stringify({ op, page, at: Date.now() }));
+  toCookie();
 }
 
 export function release(rid) {
   localStorage.removeItem(OP + rid);
+  toCookie();
 }
 
 // The operations of pages that are gone, oldest first, when `page` (open since `since`)
@@ -52,21 +75,23 @@ function orphansFor(page, since) {
   open.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
   if (open[0][0] !== page) return [];
   const names = new Set(open.map(([name]) => name));
-  return keys(OP)
-    .map(parsed)
-    .filter((kept) => kept && kept.op && !names.has(kept.page))
-    .sort((a, b) => a.at - b.at || (a.op.rid < b.op.rid ? -1 : 1));
+  return kept().filter((entry) => !names.has(entry.page));
 }
 
-// Beats for this page and calls `take(ops)` with each batch of orphans it takes over.
-// Returns the function that stops it.
-export function watch(page, take) {
+// Beats for this page and calls `take(ops)` with each batch of orphans it takes over; an
+// orphan whose request id is in `applied` (applied before the server sent this page) is
+// released instead. Returns the function that stops it.
+export function watch(page, take, applied = new Set()) {
   const since = Date.now();
   const beat = () => localStorage.setItem(TAB + page, JSON.stringify({ since, at: Date.now() }));
   const look = () => {
-    const orphans = orphansFor(page, since);
-    for (const kept of orphans) keep(kept.op, page);
-    if (orphans.length) take(orphans.map((kept) => kept.op));
+    const orphans = [];
+    for (const entry of orphansFor(page, since)) {
+      if (applied.has(entry.op.rid)) release(entry.op.rid);
+      else orphans.push(entry);
+    }
+    for (const entry of orphans) keep(entry.op, page);
+    if (orphans.length) take(orphans.map((entry) => entry.op));
   };
   const onStorage = (event) => {
     if (event.key === null || event.key.startsWith(OP) || (event.key.startsWith(TAB) && event.newValue === null)) look();

@@ -144,7 +144,7 @@ function Navigation({ calendar, current, hasData, go }) {
   );
 }
 
-export function App({ config, mode, snapshot }) {
+export function App({ config, mode, snapshot, applied }) {
   const calendar = config.periods;
   const [state, dispatch] = useReducer(reducer, { mode, snapshot }, startingState);
   const [editing, setEditing] = useState(null); // {row} while the form is open
@@ -176,7 +176,7 @@ export function App({ config, mode, snapshot }) {
 
   // Operations other pages of the profile left unanswered are taken over; answered ones
   // are forgotten by the profile.
-  useEffect(() => watch(page, (ops) => dispatch({ type: "adopt", ops })), []);
+  useEffect(() => watch(page, (ops) => dispatch({ type: "adopt", ops }), applied), []);
   const kept = useRef(new Set());
   useEffect(() => {
     const now = new Set(state.ops.map((op) => op.rid));
