@@ -121,6 +121,7 @@ def test_writes_of_a_profile_with_no_tab_should_wait_for_its_next_tab() -> None:
 
 def test_a_write_whose_answer_was_lost_should_be_a_repeat_when_sent_again() -> None:
     m = model()
+    m.profiles["A"].tabs["2"] = Tab("2", 0)  # open before the write: its page cannot know
     edit = Write("update", "M1", {"name": "Once"})
     assert m.apply(edit) is None
     edit.applied = True  # its answer lost as the network went
@@ -128,11 +129,30 @@ def test_a_write_whose_answer_was_lost_should_be_a_repeat_when_sent_again() -> N
     m.disconnect("A")
     m.tab("A", "1").queued.append(edit)
     m.leave("A", "1")
-    m.profiles["A"].tabs["1"] = Tab("1", 0, view={}, loaded=False)  # the page loaded again
-    assert m.arrive("A", "1") == []  # offline: held
+    assert [w.handle for w in m.tab("A", "2").queued] == ["M1"]  # the other tab holds it
     m.profiles["A"].offline = False
     assert [why for _, why in m.reconnect("A")] == [None]
     assert m.rows["s1"].version == 2  # applied once
+
+
+def test_a_page_loaded_after_a_write_was_applied_should_settle_it() -> None:
+    m = model()
+    create = Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None})
+    assert m.apply(create) is None
+    create.applied = True  # its answer lost as the network went
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    m.tab("A", "1").queued.append(create)
+    m.leave("A", "1")
+    assert [w.handle for w in m.profiles["A"].stored] == ["N1"]
+    shown = m.served()
+    opened = Tab("1", 0, view=shown, loaded=False)  # the page loaded again, offline
+    m.profiles["A"].tabs["1"] = opened
+    assert m.arrive("A", "1") == []
+    assert opened.queued == [] and not m.profiles["A"].stored  # settled, not waiting
+    assert [r.name for r in shown.values()].count("New") == 1  # shown once
+    m.profiles["A"].offline = False
+    assert m.reconnect("A") == []
 
 
 def test_created_rows_should_be_found_by_content_and_doubles_reported() -> None:

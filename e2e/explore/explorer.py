@@ -491,7 +491,7 @@ class Explorer:
         connected = m.connected(profile)
         fresh = Tab(tab, 0, loaded=connected)
         if not connected:  # what the page came with: the server's rows as it sent the page
-            fresh.view, fresh.may_show = copy.deepcopy(m.rows), True
+            fresh.view, fresh.may_show = copy.deepcopy(m.served()), True
         if connected:
             wait_s = RECONNECT_S + self.world.room.slack_s()
             self.world.tab(profile, tab).schedule.wait_ready(timeout_ms=wait_s * 1000)

@@ -194,6 +194,11 @@ class Model:
         t = self.tab(profile, tab)
         if t.view is not None:
             return t.view
+        return self.served()
+
+    def served(self) -> dict[str, Row]:
+        """The server's rows, the creates it applied unseen by any page included (a page's
+        snapshot holds them)."""
         return {**self.rows, **{f"new:{h}": r for h, r in self.unseen.items()}}
 
     def screen(self, profile: str, tab: str) -> list[tuple[str, str, str, str]]:
@@ -293,10 +298,12 @@ class Model:
 
     def arrive(self, profile: str, tab: str) -> list[tuple[Write, str | None]]:
         """A tab opened in a profile whose writes wait in its storage takes them over; when
-        connected it sends them at once (returned with their refusals, as `reconnect`)."""
+        connected it sends them at once (returned with their refusals, as `reconnect`). The
+        page comes from the server, which says which of them it applied (their answers
+        lost): those are settled, not shown waiting (the page's rows hold them)."""
         owner = self.profiles[profile]
         fresh = owner.tabs[tab]
-        fresh.queued, owner.stored = owner.stored, []
+        fresh.queued, owner.stored = [w for w in owner.stored if not w.applied], []
         if self.connected(profile):
             return self._send(fresh)
         for write in fresh.queued:
