@@ -41,7 +41,13 @@ class Strike:
     route: WebSocketRoute | None = None  # the socket it was sent on: its answer comes there
     begun: bool = False  # the fault has begun (its Playwright calls let other events in)
     struck: int = 0  # frames it met, counted once the fault (and its act) is done
+    acted: bool = False  # its act is done (a second reader's frame may be met before)
     held: list[tuple[str | bytes, WebSocketRoute]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        """It met its frame, and its act, if any, is done."""
+        return self.struck > 0 and (self.act is None or self.acted)
 
     @property
     def drops(self) -> bool:
@@ -236,8 +242,10 @@ class SocketControl:
             self._cut_one(page_side, server_side)
         if strike.act is not None and first:
             strike.act()
+            strike.acted = True
         # counted last: closing a route lets the suite's main flow run on in the meantime,
-        # and what waits for the strike must find its act done
+        # and what waits for the strike must find its act done (which a second reader
+        # socket's frame, met while the first one's act runs, does not wait for: `acted`)
         strike.struck += 1
 
     def release(self, strike: Strike) -> None:
@@ -252,7 +260,7 @@ class SocketControl:
 
     def wait_struck(self, strike: Strike, timeout_s: float = 10.0) -> None:
         self._until(
-            lambda: strike.struck > 0,
+            lambda: strike.done,
             timeout_s,
             lambda: (
                 f"Expected the {strike.moment} moment within {timeout_s:.0f} s (a {strike.fault}"
