@@ -572,6 +572,8 @@ def machine_for(session: ExploreSession) -> type[RuleBasedStateMachine]:
                 leaving = ["reload", "crash"] * 3 + ["close_tab"] * 2 + ["restart_browser"]
                 if any(w.carried for w in waiting):  # still pending: refreshed again
                     leaving += ["reload"] * 3 + ["crash"] * 2
+                if any(w.applied for w in waiting):  # a save that looks stuck: refreshed
+                    leaving += ["reload"] * 4 + ["close_tab"] * 2 + ["restart_browser"]
                 return ["other_write"] * 6 + leaving
             if any(p.offline for p in m.profiles.values()) and self.visible():
                 return ["edit"] * 8
