@@ -73,6 +73,28 @@ def back_online(user: User, tab: User) -> None:
     pending(tab, 0, "every carried write confirmed", LOST)
 
 
+def shown_once(tab: User, period: int, name: str) -> None:
+    """The tab, on `period`, shows one member named `name`."""
+    tab.schedule.wait_ready()
+    visit(tab, period)
+    expect(
+        tab.page.get_by_test_id("staff-name").filter(has_text=name),
+        explain(f"tab {tab.name} to show {name!r} once", "another count", TWICE, tab.evidence),
+    ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
+
+
+def created_unanswered(user: User, name: str) -> int:
+    """The user adds a member on the current period; the server applies it, and its answer
+    is lost as the network goes (the profile stays offline). Returns the period."""
+    assert user.control is not None
+    period = user.schedule.current_period()
+    with user.control.losing_echo(then_outage=True):
+        user.schedule.create_staff(name, "Cook", period)
+        user.control.wait_echo_lost()
+    pending(user, 1, "the new member unconfirmed (its answer lost)", ("F17",))
+    return period
+
+
 @pytest.mark.fault
 @pytest.mark.measures("writes.lost")
 def test_offline_edit_then_reload_should_be_saved_once(
@@ -138,12 +160,8 @@ def test_write_whose_answer_is_lost_then_crash_should_be_applied_once(
     assert user.control is not None
     heir = another_tab(user, "A2")
     heir.open(user.mode)
-    period = user.schedule.current_period()
     name = f"Crashed in flight {nonce()}"
-    with user.control.losing_echo(then_outage=True):
-        user.schedule.create_staff(name, "Cook", period)
-        user.control.wait_echo_lost()
-    pending(user, 1, "the new member unconfirmed (its answer lost)", ("F17",))
+    created_unanswered(user, name)
     left(user, "crash")  # nothing can ask before a crash
     user.control.page = heir.page
     pending(heir, 1, "the unconfirmed member carried over to the other tab", LOST)
@@ -180,21 +198,12 @@ def test_a_page_loaded_after_a_write_was_applied_should_show_it_once_and_saved(
     once, on the screen and in the database."""
     user = open_user("A", control_sockets=True)
     assert user.control is not None
-    period = user.schedule.current_period()
     name = f"Applied before the reload {nonce()}"
-    with user.control.losing_echo(then_outage=True):
-        user.schedule.create_staff(name, "Cook", period)
-        user.control.wait_echo_lost()
-    pending(user, 1, "the new member unconfirmed (its answer lost)", ("F17",))
+    period = created_unanswered(user, name)
     user.page.add_init_script(f"({MOST_SHOWN})({json.dumps(name)})")
     asked = left(user, "reload")  # a client that asks keeps the page, and its write waiting
-    user.schedule.wait_ready()
-    visit(user, period)
     back_online(user, user)
-    expect(
-        user.page.get_by_test_id("staff-name").filter(has_text=name),
-        explain(f"{name!r} shown once after the reconnect", "another count", TWICE, user.evidence),
-    ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
+    shown_once(user, period, name)
     assert_created_once(user, target, name, measure, TWICE + LOST)
     if not asked:
         most = user.page.evaluate("() => window.__ssMostShown")
@@ -241,10 +250,5 @@ def test_two_tabs_of_one_profile_should_show_and_apply_a_carried_write_once(
     first.control.end_outage()
     for tab in (first, second):
         pending(tab, 0, f"tab {tab.name}: the write confirmed", LOST)
-        tab.schedule.wait_ready()
-        visit(tab, period)
-        expect(
-            tab.page.get_by_test_id("staff-name").filter(has_text=name),
-            explain(f"tab {tab.name} to show {name!r} once", "another count", TWICE, tab.evidence),
-        ).to_have_count(1, timeout=PROPAGATION_TIMEOUT_MS)
+        shown_once(tab, period, name)
     assert_created_once(first, target, name, measure, TWICE + LOST)

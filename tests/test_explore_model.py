@@ -119,16 +119,22 @@ def test_writes_of_a_profile_with_no_tab_should_wait_for_its_next_tab() -> None:
     assert not m.profiles["A"].stored and "N1" in m.unseen
 
 
+def applied_then_left(m: Model, write: Write) -> None:
+    """Tab 1 of A sends `write`; the server applies it, its answer is lost as the network
+    goes, and the tab leaves (reload, close or crash) while A is offline."""
+    assert m.apply(write) is None
+    write.applied = True
+    m.profiles["A"].offline = True
+    m.disconnect("A")
+    m.tab("A", "1").queued.append(write)
+    m.leave("A", "1")
+
+
 def test_a_write_whose_answer_was_lost_should_be_a_repeat_when_sent_again() -> None:
     m = model()
     m.profiles["A"].tabs["2"] = Tab("2", 0)  # open before the write: its page cannot know
     edit = Write("update", "M1", {"name": "Once"})
-    assert m.apply(edit) is None
-    edit.applied = True  # its answer lost as the network went
-    m.profiles["A"].offline = True
-    m.disconnect("A")
-    m.tab("A", "1").queued.append(edit)
-    m.leave("A", "1")
+    applied_then_left(m, edit)
     assert [w.handle for w in m.tab("A", "2").queued] == ["M1"]  # the other tab holds it
     m.profiles["A"].offline = False
     assert [why for _, why in m.reconnect("A")] == [None]
@@ -137,13 +143,9 @@ def test_a_write_whose_answer_was_lost_should_be_a_repeat_when_sent_again() -> N
 
 def test_a_page_loaded_after_a_write_was_applied_should_settle_it() -> None:
     m = model()
-    create = Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None})
-    assert m.apply(create) is None
-    create.applied = True  # its answer lost as the network went
-    m.profiles["A"].offline = True
-    m.disconnect("A")
-    m.tab("A", "1").queued.append(create)
-    m.leave("A", "1")
+    applied_then_left(
+        m, Write("create", "N1", {"name": "New", "position": "Host", "first": 0, "last": None})
+    )
     assert [w.handle for w in m.profiles["A"].stored] == ["N1"]
     shown = m.served()
     opened = Tab("1", 0, view=shown, loaded=False)  # the page loaded again, offline
