@@ -206,9 +206,13 @@ export class App {
   // Writes a page that is gone left unconfirmed: shown as pending here and sent as they were;
   // one the server applied before it sent this page is settled (the page holds its row).
   adoptOrphans() {
-    let orphans = this.outbox.orphans().filter((e) => !this.queued.has(e.requestId) && !this.inflight.has(e.requestId));
-    for (const entry of orphans) if (this.applied.has(entry.requestId)) this.outbox.drop(entry.requestId);
-    orphans = orphans.filter((entry) => !this.applied.has(entry.requestId));
+    const orphans = [];
+    for (const entry of this.outbox.orphans()) {
+      const rid = entry.requestId;
+      if (this.queued.has(rid) || this.inflight.has(rid)) continue;
+      if (this.applied.has(rid)) this.outbox.drop(rid);
+      else orphans.push(entry);
+    }
     if (orphans.length === 0) return;
     const own = [...this.queued];
     this.queued.clear();
