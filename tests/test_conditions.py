@@ -53,7 +53,8 @@ ROUND_TRIPS = """async ([url, n]) => {
 }"""
 # The document's fetch on a fresh connection: from the request's start to its last byte.
 DOCUMENT = """() => { const n = performance.getEntriesByType("navigation")[0];
-  return {ms: n.responseEnd - n.fetchStart, bytes: n.transferSize}; }"""
+  return {ms: n.responseEnd - n.fetchStart, bytes: n.transferSize,
+    request: n.requestStart - n.fetchStart, first_byte: n.responseStart - n.fetchStart}; }"""
 
 
 def profile(name: str) -> Conditions:
@@ -123,18 +124,23 @@ class Loopback:
     load_ms: float  # median document fetch on a fresh connection
 
 
-@pytest.fixture(scope="module")
-def loopback(chromium: Browser, served: AppProcess) -> Loopback:
+def _baseline(browser: Browser, url: str) -> Loopback:
+    """Three fresh contexts of `browser` reach the app at `url` directly."""
     trips, loads = [], []
     for _ in range(3):
-        context = chromium.new_context()
+        context = browser.new_context()
         try:
-            times, document = _measure(context.new_page(), served.base_url)
+            times, document = _measure(context.new_page(), url)
         finally:
             context.close()
         trips += times[WARM:]
         loads.append(document["ms"])
     return Loopback(statistics.median(trips), statistics.median(loads))
+
+
+@pytest.fixture(scope="module")
+def loopback(chromium: Browser, served: AppProcess) -> Loopback:
+    return _baseline(chromium, served.base_url)
 
 
 def _relay(app: AppProcess, network: Network) -> Relay:
@@ -177,7 +183,8 @@ def _judge(name: str, times: list[float], document: dict[str, float], loopback: 
     assert shortest - slack <= added <= longest + slack, (
         f"{name}: a page load of {document['bytes']:.0f} bytes took {added:.0f} ms more than"
         f" on loopback ({loopback.load_ms:.0f} ms), expected {shortest:.0f}-{longest:.0f} ms"
-        f" +- {slack:.0f}"
+        f" +- {slack:.0f} (request sent at {document['request']:.0f} ms, first byte at"
+        f" {document['first_byte']:.0f} ms)"
     )
 
 
@@ -204,11 +211,14 @@ def test_relay_in_front_of_a_deployment_should_give_the_profiles_round_trip(
     chromium: Browser,
     chromium_executable: str | None,
     start_app: AppFactory,
-    loopback: Loopback,
     name: str,
 ) -> None:
     """A separately started app, reached by a host name as a --base-url deployment is:
-    Chromium's resolver rules send the name to the relay, the URL and Host unchanged."""
+    Chromium's resolver rules send the name to the relay, the URL and Host unchanged. The
+    baseline is taken in the same browser on the same app, reached directly: a browser just
+    launched and an app just started pay their first requests' costs there (a first page
+    load here was seen 35 ms slower than the shared browser's on the warmed app), not in
+    the figure judged."""
     n = profile(name).network
     assert n is not None
     app = start_app()
@@ -218,6 +228,7 @@ def test_relay_in_front_of_a_deployment_should_give_the_profiles_round_trip(
         args=[*QUIET_FLAGS, f"--host-resolver-rules=MAP {HOST} 127.0.0.1:{relay.port}"],
     )
     try:
+        loopback = _baseline(browser, app.base_url)
         page = browser.new_page()
         times, document = _measure(page, f"http://{HOST}:{app.port}", n.rtt_ms)
         host = page.evaluate("() => location.host")
