@@ -55,6 +55,7 @@ def assert_everywhere(user: User, target: Target, periods: range) -> None:
 
 
 @pytest.mark.core
+@pytest.mark.quiet(shaped=True)  # times propagation: under a profile, alone
 @pytest.mark.smoke
 @pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost")
 def test_edits_should_reach_every_other_tab_across_periods_and_modes(
@@ -100,6 +101,7 @@ def test_edit_should_reach_the_other_tab_in_every_period_of_that_person(
 
 
 @pytest.mark.core
+@pytest.mark.quiet(shaped=True)  # times propagation: under a profile, alone
 def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
     open_user: OpenUser, target: Target
 ) -> None:
@@ -123,6 +125,7 @@ def test_date_change_should_move_the_person_between_periods_in_the_other_tab(
 
 
 @pytest.mark.core
+@pytest.mark.quiet(shaped=True)  # times propagation: under a profile, alone
 @pytest.mark.measures(*PROPAGATION_METRICS, "writes.lost", "writes.duplicated")
 def test_create_and_delete_should_propagate(
     open_user: OpenUser, target: Target, measure: TestMetrics

@@ -106,3 +106,31 @@ def test_growth_exponent_should_tell_linear_from_faster_growth() -> None:
     assert abs(linear - 1) < 1e-9, linear
     assert fixed_part < 0.5, fixed_part
     assert abs(quadratic - 2) < 1e-9, quadratic
+
+
+def _collected(*args: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "e2e", "-m", "core", "--collect-only", "-q", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+    return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_propagation_should_be_timed_alone_under_a_profile_and_beside_others_in_the_lab() -> (
+    None
+):
+    """`quiet(shaped=True)`: the cross-tab tests run in the quiet part under a profile (their
+    figure is the profile's network and CPU) and in the busy part in the lab."""
+    cross_tab = "test_edits_should_reach_every_other_tab_across_periods_and_modes"
+    first_render = "test_initial_load_should_render_staff_and_record_timings"
+    shaped = _collected("--part", "quiet", "--conditions", "mobile-4g,tokyo")
+    lab = _collected("--part", "quiet", "--conditions", "lab")
+    lab_busy = _collected("--part", "busy", "--conditions", "lab")
+    assert {cross_tab, first_render} <= shaped, sorted(shaped)
+    assert first_render in lab and cross_tab not in lab, sorted(lab)
+    assert cross_tab in lab_busy, sorted(lab_busy)

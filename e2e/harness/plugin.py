@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, BrowserType, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from e2e.conditions import room as conditions
+from e2e.conditions.profiles import Conditions
 from e2e.conditions.room import Room
 from e2e.gate.plugin import GatePlugin
 from e2e.harness import options
@@ -102,11 +103,22 @@ def pytest_configure(config: pytest.Config) -> None:
         latest.symlink_to(suite.run_id)
 
 
+def is_quiet(item: pytest.Item, under: Conditions) -> bool:
+    """Whether `item` times the page (marker quiet), always or, with `shaped=True`, under
+    conditions other than the lab's: what it times is then the conditions' network and
+    CPU, which other browsers on the machine would add to."""
+    marker = item.get_closest_marker("quiet")
+    if marker is None:
+        return False
+    return not marker.kwargs.get("shaped", False) or not under.is_lab
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     part = config.stash[CONFIG_KEY].part if CONFIG_KEY in config.stash else "all"
     if part != "all":  # --part: the tests that time the page, or all the others
         quiet = part == "quiet"
-        keep = [i for i in items if (i.get_closest_marker("quiet") is not None) == quiet]
+        under = config.stash[CONFIG_KEY].conditions
+        keep = [i for i in items if is_quiet(i, under) == quiet]
         left = [i for i in items if i not in keep]
         if left:
             config.hook.pytest_deselected(items=left)
