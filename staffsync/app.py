@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 import time
 import urllib.parse
@@ -49,6 +50,21 @@ def configuration(request: web.Request) -> dict[str, object]:
         "defect": defect,
         "defectText": DEFECTS[defect][1] if defect else None,
     }
+
+
+# The page's stylesheets go into the page: a stylesheet holds the first paint, and fetched
+# it came a round trip after the page (two on a connection of its own). Under mobile-flaky
+# (RTT 300-900 ms) that put First Contentful Paint at 2.1 s p75 where the page's first byte
+# came at 1.4 s.
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="/static/([\w/-]+\.css)">')
+
+
+def _inline_styles(page: str) -> str:
+    def inline(link: re.Match[str]) -> str:
+        css = (STATIC / link.group(1)).read_text(encoding="utf-8")  # ours: holds no "</"
+        return f"<style>\n{css}</style>"
+
+    return STYLESHEET.sub(inline, page)
 
 
 def _json_element(element_id: str, text: str) -> str:
@@ -97,7 +113,7 @@ async def index(request: web.Request) -> web.Response:
     and first answer are three of them). The socket then syncs again, as after a reconnect.
     It also carries which of its outbox's writes the server applied (`sent_writes`)."""
     ctx = request.app[CONTEXT]
-    page = CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8")
+    page = _inline_styles(CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8"))
     embedded = _json_element("staffsync-config", json.dumps(configuration(request)))
     # on a database error the page still loads: its socket asks, and reports what fails.
     # The applied writes are read before the snapshot, which therefore holds each of them.

@@ -83,6 +83,20 @@ def test_the_page_should_carry_the_configuration_it_would_fetch(app: AppProcess)
     assert b"<" not in found.group(1)
 
 
+@pytest.mark.parametrize(
+    ("client", "stylesheet"), [("vanilla", "style.css"), ("react", "react/style.css")]
+)
+def test_the_page_should_hold_its_stylesheet(
+    start_app: Callable[..., AppProcess], client: str, stylesheet: str
+) -> None:
+    """Fetched, a stylesheet comes a round trip after the page and holds its first paint."""
+    app = start_app(client=client)
+    _, _, page = fetch(app.base_url + "/", None)
+    styles = re.findall(rb"<style>\n(.*?)</style>", page, re.S)
+    assert styles == [(STATIC / stylesheet).read_bytes()], page[:600]
+    assert b'rel="stylesheet"' not in page, page[:600]
+
+
 SNAPSHOT = rb'<script type="application/json" id="staffsync-snapshot">(.*?)</script>'
 
 
