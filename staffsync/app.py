@@ -18,6 +18,7 @@ from staffsync import __version__, assets, dataset, vendor
 from staffsync.defects import DEFECTS
 from staffsync.handlers import Context, all_periods_frame
 from staffsync.hub import Hub
+from staffsync.inline import Uninlinable, inline_modules
 from staffsync.keys import CONTEXT, SETTINGS, STARTED
 from staffsync.leaks import Leaks
 from staffsync.periods import month_periods
@@ -34,8 +35,9 @@ CLIENT_PAGES = {"vanilla": STATIC / "index.html", "react": STATIC / "react" / "i
 
 # The page carries its configuration (no script: JSON the client reads), so that the client
 # does not wait a round trip for /config.json after its modules have arrived: over a phone's
-# 150 ms that was one of the first row's round trips.
-CONFIG_SLOT = "</head>"
+# 150 ms that was one of the first row's round trips. It goes at the end of the body, with
+# the client's script: the shell above them paints while they arrive.
+CONFIG_SLOT = "</body>"
 
 
 def configuration(request: web.Request) -> dict[str, object]:
@@ -113,7 +115,7 @@ async def index(request: web.Request) -> web.Response:
     and first answer are three of them). The socket then syncs again, as after a reconnect.
     It also carries which of its outbox's writes the server applied (`sent_writes`)."""
     ctx = request.app[CONTEXT]
-    page = _inline_styles(CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8"))
+    page = CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8")
     embedded = _json_element("staffsync-config", json.dumps(configuration(request)))
     # on a database error the page still loads: its socket asks, and reports what fails.
     # The applied writes are read before the snapshot, which therefore holds each of them.
@@ -124,8 +126,13 @@ async def index(request: web.Request) -> web.Response:
         with contextlib.suppress(sqlite3.Error, OSError):
             frame = await all_periods_frame(ctx.store, "page")
             embedded += _json_element("staffsync-snapshot", frame)
+    page = _inline_styles(page.replace(CONFIG_SLOT, embedded + CONFIG_SLOT, 1))
+    try:
+        page = inline_modules(page, STATIC)
+    except Uninlinable as exc:  # the page still works: its modules are fetched
+        log.error("the client's modules are fetched, not inlined: %s", exc)
     response = web.Response(
-        text=page.replace(CONFIG_SLOT, embedded + CONFIG_SLOT, 1),
+        text=page,
         content_type="text/html",
         headers={"Cache-Control": "no-store"},
     )

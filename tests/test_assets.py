@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from e2e.harness.app_process import AppProcess
 from e2e.harness.wire import WireClient
 from staffsync.assets import add_routes
+from staffsync.inline import Uninlinable, bundle
 
 VENDOR_DOM = "/static/vendor/react-dom-18.3.1.production.min.js"
 STATIC = Path(__file__).resolve().parents[1] / "staffsync" / "static"
@@ -95,6 +96,72 @@ def test_the_page_should_hold_its_stylesheet(
     styles = re.findall(rb"<style>\n(.*?)</style>", page, re.S)
     assert styles == [(STATIC / stylesheet).read_bytes()], page[:600]
     assert b'rel="stylesheet"' not in page, page[:600]
+
+
+@pytest.mark.parametrize("client", ["vanilla", "react"])
+def test_the_page_should_hold_its_modules(
+    start_app: Callable[..., AppProcess], client: str
+) -> None:
+    """Fetched, the modules came three round trips after the page; held, none."""
+    app = start_app(client=client)
+    _, _, page = fetch(app.base_url + "/", None)
+    scripts = re.findall(rb'<script type="module"( src="[^"]*")?>', page)
+    assert scripts == [b""], scripts
+    assert b"modulepreload" not in page, page[:600]
+    assert page.rindex(b'<script type="module">') > page.index(b'id="staffsync-config"')
+
+
+def _module(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_modules_should_be_held_each_once_after_what_they_import(tmp_path: Path) -> None:
+    _module(tmp_path, "ids.js", "export function newId() { return 1; }\n")
+    _module(tmp_path, "a.js", 'import { newId } from "./ids.js";\nexport const a = newId();\n')
+    _module(
+        tmp_path,
+        "main.js",
+        'import { a } from "./a.js";\nimport { newId } from "./ids.js";\nlog(a, newId());\n',
+    )
+    text = bundle(tmp_path, "main.js")
+    assert [line for line in text.splitlines() if line.startswith("// ")] == [
+        f"// {tmp_path.name}/ids.js",
+        f"// {tmp_path.name}/a.js",
+        f"// {tmp_path.name}/main.js",
+    ]
+    assert "import" not in text and "export" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("modules", "says"),
+    [
+        ({"main.js": 'import x from "./x.js";\n', "x.js": ""}, "'import' cannot be inlined"),
+        ({"main.js": "export default 1;\n"}, "'export' cannot be inlined"),
+        ({"main.js": 'const m = await import("./x.js");\n'}, "'import(' cannot be inlined"),
+        (
+            {
+                "main.js": 'import { f } from "./x.js";\nfunction f() {}\n',
+                "x.js": "export function f() {}\n",
+            },
+            "both declare 'f'",
+        ),
+        (
+            {
+                "main.js": 'import { b } from "./b.js";\n',
+                "b.js": 'import { m } from "./main.js";\n',
+            },
+            "modules import each other",
+        ),
+        ({"main.js": 'const s = "</script>";\n'}, "would end the page's script"),
+    ],
+)
+def test_a_module_the_page_cannot_hold_should_be_refused_by_name(
+    tmp_path: Path, modules: dict[str, str], says: str
+) -> None:
+    for name, text in modules.items():
+        _module(tmp_path, name, text)
+    with pytest.raises(Uninlinable, match=re.escape(says)):
+        bundle(tmp_path, "main.js")
 
 
 SNAPSHOT = rb'<script type="application/json" id="staffsync-snapshot">(.*?)</script>'
