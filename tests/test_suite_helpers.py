@@ -121,9 +121,7 @@ def _collected(*args: str) -> set[str]:
     return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
 
 
-def test_propagation_should_be_timed_alone_under_a_profile_and_beside_others_in_the_lab() -> (
-    None
-):
+def test_propagation_should_be_timed_alone_under_a_profile_and_beside_others_in_the_lab() -> None:
     """`quiet(shaped=True)`: the cross-tab tests run in the quiet part under a profile (their
     figure is the profile's network and CPU) and in the busy part in the lab."""
     cross_tab = "test_edits_should_reach_every_other_tab_across_periods_and_modes"

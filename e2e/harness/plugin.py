@@ -481,11 +481,21 @@ def record_user(user: User, measure: TestMetrics, fault: str) -> None:
         if held > 0:
             measure("vitals.stalled_ms", held, "ms", fault=fault, timed=metric)
     ratio = connected_ratio(user.probe.sockets(), user.probe.now())
-    if ratio is not None:
-        measure("connection.connected_ratio", ratio, "ratio", fault=fault)
+    if ratio is not None:  # a legacy page closes its socket at every navigation, by design
+        legacy = "yes" if shown_mode(user) == "legacy" else "no"
+        measure("connection.connected_ratio", ratio, "ratio", fault=fault, legacy=legacy)
     errors, operations = error_counts(user.network)
     measure("errors.count", errors, "count", fault=fault)
     measure("errors.operations", operations, "count", fault=fault)
+
+
+def shown_mode(user: User) -> str:
+    """The mode the page says it runs, else the one it was opened with."""
+    try:
+        badge = user.page.get_by_test_id("app-mode")
+        return badge.get_attribute("data-mode", timeout=2_000) or user.mode or "unknown"
+    except PlaywrightError:
+        return user.mode or "unknown"
 
 
 def held_from_start(user: User, start: float | None, ms: float) -> float:
