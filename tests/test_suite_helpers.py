@@ -108,7 +108,7 @@ def test_growth_exponent_should_tell_linear_from_faster_growth() -> None:
     assert abs(quadratic - 2) < 1e-9, quadratic
 
 
-def _collected(*args: str) -> set[str]:
+def _collected(*args: str) -> list[str]:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "e2e", "-m", "core", "--collect-only", "-q", *args],
         cwd=ROOT,
@@ -118,15 +118,19 @@ def _collected(*args: str) -> set[str]:
         check=False,
     )
     assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
-    return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
+    return [line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line]
 
 
 def test_propagation_should_be_timed_alone_under_a_profile_and_beside_others_in_the_lab() -> None:
     """`quiet(shaped=True)`: the cross-tab tests run in the quiet part under a profile (their
-    figure is the profile's network and CPU) and in the busy part in the lab."""
+    figure is the profile's network and CPU), after the tests that time the page, and in the
+    busy part in the lab."""
     cross_tab = "test_edits_should_reach_every_other_tab_across_periods_and_modes"
     first_render = "test_initial_load_should_render_staff_and_record_timings"
     shaped = _collected("--part", "quiet", "--conditions", "mobile-4g,tokyo")
     lab_busy = _collected("--part", "busy", "--conditions", "lab")  # the lab's quiet: the rest
-    assert {cross_tab, first_render} <= shaped, sorted(shaped)
+    assert {cross_tab, first_render} <= set(shaped), shaped
+    # the page's own timings before the cross-tab tests' writes
+    jumps = "test_rapid_random_jumps_should_end_on_the_last_requested_period"
+    assert shaped.index(jumps) < shaped.index(cross_tab), shaped
     assert cross_tab in lab_busy and first_render not in lab_busy, sorted(lab_busy)
