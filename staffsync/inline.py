@@ -15,6 +15,7 @@ is refused with a clear error (`Uninlinable`), not served broken.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -32,7 +33,15 @@ class Uninlinable(ValueError):
 
 
 def bundle(folder: Path, entry: str) -> str:
-    """`entry` and every module it imports, each once, each after those it imports."""
+    """`entry` and every module it imports, each once, each after those it imports; built
+    once per version of the folder's modules (every page load asks for it)."""
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.js"))
+    return _bundle(folder, entry, tuple(sorted(stamp)))
+
+
+@functools.lru_cache(maxsize=8)
+def _bundle(folder: Path, entry: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    # `stamp` (each module's name, modification time and size) keys the cache
     order: list[str] = []
     seen: set[str] = set()
 

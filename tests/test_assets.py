@@ -132,6 +132,13 @@ def test_modules_should_be_held_each_once_after_what_they_import(tmp_path: Path)
     assert "import" not in text and "export" not in text, text
 
 
+def test_an_edited_module_should_be_held_as_it_is_now(tmp_path: Path) -> None:
+    _module(tmp_path, "main.js", "const shown = 1;\n")
+    assert "shown = 1;" in bundle(tmp_path, "main.js")
+    _module(tmp_path, "main.js", "const shown = 22;\n")
+    assert "shown = 22;" in bundle(tmp_path, "main.js")
+
+
 @pytest.mark.parametrize(
     ("modules", "says"),
     [
