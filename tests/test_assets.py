@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,10 @@ def test_nothing_outside_the_static_files_should_be_served(app: AppProcess, path
 
 
 def test_an_edited_file_should_be_served_as_it_is_now(tmp_path: Path) -> None:
-    asyncio.run(edited_file(tmp_path))
+    # a loop of its own, in a thread of its own: a worker that ran a Playwright test before
+    # this one has the sync API's loop running in its main thread
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, edited_file(tmp_path)).result(timeout=60)
 
 
 async def edited_file(tmp_path: Path) -> None:
