@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from e2e.conditions.cpu import BUSY, Throttle, calibrate
 from e2e.conditions.profiles import Conditions, Network, UnknownConditions, parse
@@ -156,6 +156,23 @@ def _measure(page: Page, url: str, rtt_ms: float = 0) -> tuple[list[float], dict
     return page.evaluate(ROUND_TRIPS, [ws, pings(rtt_ms)]), document
 
 
+def _loads(
+    new_context: Callable[[], BrowserContext], url: str, first: dict[str, float]
+) -> dict[str, float]:
+    """The median of `first` and two more page loads, each on a fresh connection of a
+    fresh context (one load's few ms of the machine's own are not the network's)."""
+    loads = [first]
+    for _ in range(2):
+        context = new_context()
+        try:
+            page = context.new_page()
+            page.goto(url + "/health")
+            loads.append(page.evaluate(DOCUMENT))
+        finally:
+            context.close()
+    return sorted(loads, key=lambda d: d["ms"])[1]
+
+
 def pings(rtt_ms: float) -> int:
     return PINGS if rtt_ms <= 200 else PINGS // 2
 
@@ -197,8 +214,10 @@ def test_relay_in_front_of_an_app_should_give_the_profiles_round_trip(
     assert n is not None
     relay = _relay(served, replace(n, stall_every_s=None))  # stalls: their own test below
     context = chromium.new_context()
+    url = f"http://127.0.0.1:{relay.port}"
     try:
-        times, document = _measure(context.new_page(), f"http://127.0.0.1:{relay.port}", n.rtt_ms)
+        times, document = _measure(context.new_page(), url, n.rtt_ms)
+        document = _loads(chromium.new_context, url, document)
     finally:
         context.close()
         relay.stop()
@@ -232,6 +251,7 @@ def test_relay_in_front_of_a_deployment_should_give_the_profiles_round_trip(
         page = browser.new_page()
         times, document = _measure(page, f"http://{HOST}:{app.port}", n.rtt_ms)
         host = page.evaluate("() => location.host")
+        document = _loads(browser.new_context, f"http://{HOST}:{app.port}", document)
     finally:
         browser.close()
         relay.stop()
