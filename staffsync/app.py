@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import sqlite3
 import time
 import urllib.parse
@@ -18,7 +17,7 @@ from staffsync import __version__, assets, dataset, vendor
 from staffsync.defects import DEFECTS
 from staffsync.handlers import Context, all_periods_frame
 from staffsync.hub import Hub
-from staffsync.inline import Uninlinable, inline_modules
+from staffsync.inline import SCRIPT, shell
 from staffsync.keys import CONTEXT, SETTINGS, STARTED
 from staffsync.leaks import Leaks
 from staffsync.periods import month_periods
@@ -52,21 +51,6 @@ def configuration(request: web.Request) -> dict[str, object]:
         "defect": defect,
         "defectText": DEFECTS[defect][1] if defect else None,
     }
-
-
-# The page's stylesheets go into the page: a stylesheet holds the first paint, and fetched
-# it came a round trip after the page (two on a connection of its own). Under mobile-flaky
-# (RTT 300-900 ms) that put First Contentful Paint at 2.1 s p75 where the page's first byte
-# came at 1.4 s.
-STYLESHEET = re.compile(r'<link rel="stylesheet" href="/static/([\w/-]+\.css)">')
-
-
-def _inline_styles(page: str) -> str:
-    def inline(link: re.Match[str]) -> str:
-        css = (STATIC / link.group(1)).read_text(encoding="utf-8")  # ours: holds no "</"
-        return f"<style>\n{css}</style>"
-
-    return STYLESHEET.sub(inline, page)
 
 
 def _json_element(element_id: str, text: str) -> str:
@@ -115,7 +99,7 @@ async def index(request: web.Request) -> web.Response:
     and first answer are three of them). The socket then syncs again, as after a reconnect.
     It also carries which of its outbox's writes the server applied (`sent_writes`)."""
     ctx = request.app[CONTEXT]
-    page = CLIENT_PAGES[request.app[SETTINGS].client].read_text(encoding="utf-8")
+    page = shell(CLIENT_PAGES[request.app[SETTINGS].client], STATIC)
     embedded = _json_element("staffsync-config", json.dumps(configuration(request)))
     # on a database error the page still loads: its socket asks, and reports what fails.
     # The applied writes are read before the snapshot, which therefore holds each of them.
@@ -126,13 +110,10 @@ async def index(request: web.Request) -> web.Response:
         with contextlib.suppress(sqlite3.Error, OSError):
             frame = await all_periods_frame(ctx.store, "page")
             embedded += _json_element("staffsync-snapshot", frame)
-    page = _inline_styles(page.replace(CONFIG_SLOT, embedded + CONFIG_SLOT, 1))
-    try:
-        page = inline_modules(page, STATIC)
-    except Uninlinable as exc:  # the page still works: its modules are fetched
-        log.error("the client's modules are fetched, not inlined: %s", exc)
+    script = page.rfind(SCRIPT)  # the data before the script that reads it
+    end = script if script >= 0 else page.rindex(CONFIG_SLOT)
     response = web.Response(
-        text=page,
+        text=page[:end] + embedded + page[end:],
         content_type="text/html",
         headers={"Cache-Control": "no-store"},
     )
